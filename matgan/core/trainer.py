@@ -177,14 +177,15 @@ class Trainer:
             if not (self.out_dir / "last.pt").exists():
                 raise MatganError(f"{self.out_dir / 'last.pt'}: nothing to resume (no checkpoint in the run folder)")
             return
+        if not self.is_main:  # rank 0 checks and prepares the folder; the others wait at a barrier
+            return
         if existing and not self.overwrite:
             raise MatganError(f"{self.out_dir}: holds a run already ({', '.join(existing)}); "
                               "use --resume to continue it or --overwrite to replace it")
-        if self.is_main:
-            for name in existing:
-                target = self.out_dir / name
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            (self.out_dir / "samples").mkdir(parents=True, exist_ok=True)
+        for name in existing:
+            target = self.out_dir / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        (self.out_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     def _setup_precision(self) -> None:
         cfg = self.config
@@ -335,6 +336,8 @@ class Trainer:
         self._setup_distributed()
         self.device = resolve_device(cfg.device, self.local_rank)
         self._prepare_folder()
+        if self.world_size > 1:
+            torch.distributed.barrier()
         self.variant.to(self.device).train()
         self.variant.build_optimizers(cfg.steps)
         self._setup_precision()
