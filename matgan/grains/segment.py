@@ -1,0 +1,301 @@
+"""From a boundary-probability map to grains, and tiled CycleGAN inference for images of any size.
+
+Post-processing (shared by every method): threshold -> close small gaps -> thin to one-pixel
+boundaries -> label 4-connected grains -> merge specks below a minimum area into a neighbour.
+Tiled inference: overlapping tiles, each weighted by a ramp window, summed and normalised, so
+seams are invisible and memory is bounded by the tile, not the image.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from matgan.errors import MatganError
+
+
+def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, min_area: int = 12,
+                         close_radius: int = 1) -> np.ndarray:
+    """Grain labels from a boundary probability (or darkness) map.
+
+    Parameters
+    ----------
+    boundary_prob : (H, W) float in [0, 1]
+        1 = certainly boundary, 0 = certainly grain.
+    threshold : pixels above it are boundary.
+    min_area : grains smaller than this (px) are merged into the neighbour they touch most.
+    close_radius : morphological closing radius in px that bridges small gaps before thinning.
+
+    Returns
+    -------
+    (H, W) int32 labels, 1..K per grain, 0 on one-pixel-wide (4-separating) boundaries.
+    """
+    import cv2
+
+    prob = np.asarray(boundary_prob, dtype=np.float32)
+    if prob.ndim != 2:
+        raise MatganError(f"boundary map must be 2-D, got shape {prob.shape}")
+    mask = (prob > threshold).astype(np.uint8)
+    if close_radius > 0:
+        k = 2 * close_radius + 1
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    skeleton = thin(mask)
+    _, labels = cv2.connectedComponents((skeleton == 0).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    return merge_small_grains(labels, min_area)
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """One-pixel-wide skeleton (uint8 0/1) of a binary mask; lines stay 8-connected."""
+    from skimage.morphology import skeletonize
+
+    return skeletonize(mask.astype(bool)).astype(np.uint8)
+
+
+def merge_small_grains(labels: np.ndarray, min_area: int) -> np.ndarray:
+    """Merge grains smaller than `min_area` px (and the boundary around them) into their neighbours.
+
+    Returns relabelled int32 labels 1..K with 0 only where two different grains meet.
+    """
+    import cv2
+
+    labels = np.asarray(labels, dtype=np.int32)
+    if min_area > 1 and labels.max() > 0:
+        areas = np.bincount(labels.ravel())
+        small = areas < min_area
+        small[0] = False
+        if small.any():
+            labels = np.where(small[labels], 0, labels)
+    # grow every grain over boundary pixels, then put boundaries back only between different grains
+    filled = fill_boundaries(labels)
+    edges = np.zeros(filled.shape, bool)
+    edges[:, 1:] |= filled[:, 1:] != filled[:, :-1]
+    edges[1:, :] |= filled[1:, :] != filled[:-1, :]
+    out = np.where(edges, 0, filled)
+    # removing a speck can split nothing, but boundaries put back must keep grains 4-separated
+    _, relabelled = cv2.connectedComponents((out > 0).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    return relabelled
+
+
+def fill_boundaries(labels: np.ndarray, max_iterations: int = 64) -> np.ndarray:
+    """Grow grains over unlabelled pixels by repeated 3x3 dilation (memory: a few image-sized copies)."""
+    import cv2
+
+    if labels.max() == 0 or not (labels == 0).any():
+        return labels
+    if labels.max() >= 2**24:
+        raise MatganError(f"{labels.max()} grains: too many to merge specks (at most 16 million)")
+    grown = labels.astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(max_iterations):
+        empty = grown == 0
+        if not empty.any():
+            break
+        np.copyto(grown, cv2.dilate(grown, kernel), where=empty)
+    return grown.astype(np.int32)
+
+
+def boundary_map_from_labels(grain_labels: np.ndarray) -> np.ndarray:
+    """The virtual-micrograph picture of labels: uint8, 0 on boundaries, 255 in grains."""
+    return np.where(np.asarray(grain_labels) > 0, 255, 0).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- tiled inference
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Tile origins covering [0, length) with at least `overlap` px shared between neighbours."""
+    if length <= tile:
+        return [0]
+    step = max(1, tile - overlap)
+    n = math.ceil((length - tile) / step) + 1
+    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+
+
+def ramp_window(tile_h: int, tile_w: int, overlap: int) -> np.ndarray:
+    """Separable blending weights (tile_h, tile_w): linear ramps over `overlap` px at each side."""
+    def ramp(n: int) -> np.ndarray:
+        if overlap <= 0 or n <= 2 * overlap:
+            return np.ones(n, np.float32)
+        r = np.ones(n, np.float32)
+        up = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        r[:overlap], r[n - overlap:] = up, up[::-1]
+        return r
+
+    return np.outer(ramp(tile_h), ramp(tile_w)).astype(np.float32)
+
+
+def tiled_apply(image: np.ndarray, fn, tile: int = 512, overlap: int = 64, multiple: int = 4,
+                progress: bool = False) -> np.ndarray:
+    """Apply an image-to-image function tile by tile with blended seams.
+
+    Parameters
+    ----------
+    image : (H, W) float32
+    fn : callable (h, w) float32 -> (h, w) float32, called on reflect-padded tiles whose sides are
+        multiples of `multiple`.
+    tile, overlap : tile side and the minimum overlap between neighbouring tiles in px.
+
+    Returns
+    -------
+    (H, W) float32: the weighted mean of the overlapping tile outputs.
+    """
+    h, w = image.shape
+    if tile < 2 * overlap + multiple:
+        raise MatganError(f"--tile {tile} must exceed twice the overlap ({overlap}) by a few pixels")
+    th, tw = min(tile, h), min(tile, w)
+    out = np.zeros((h, w), np.float32)
+    weight = np.zeros((h, w), np.float32)
+    window = ramp_window(th, tw, overlap)
+    ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(ys) * len(xs), unit="tile", disable=not progress, leave=False) as bar:
+        for y in ys:
+            for x in xs:
+                patch = image[y:y + th, x:x + tw]
+                result = _apply_padded(patch, fn, multiple)
+                out[y:y + th, x:x + tw] += result * window
+                weight[y:y + th, x:x + tw] += window
+                bar.update(1)
+    return out / np.maximum(weight, 1e-8)
+
+
+def _apply_padded(patch: np.ndarray, fn, multiple: int) -> np.ndarray:
+    h, w = patch.shape
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "edge"
+        padded = np.pad(patch, ((0, ph), (0, pw)), mode=mode)
+        return fn(padded)[:h, :w]
+    return fn(patch)
+
+
+# --------------------------------------------------------------------------- the CycleGAN segmenter
+
+CALIBRATION_SIDE = 512
+
+
+def default_model_path():
+    """The shipped default model (bright-field etched micrographs: dark boundaries on bright grains)."""
+    from pathlib import Path
+
+    import matgan.pretrained
+
+    return Path(matgan.pretrained.__file__).parent / "grains_default.pt"
+
+
+class GrainSegmenter:
+    """A trained real -> virtual generator that turns micrographs into boundary probability maps.
+
+    Instance normalisation normally uses each input's own statistics, which would make every tile
+    of a large image normalise differently (visible seams). Here the statistics of every norm
+    layer are taken once per image from up to four 512 x 512 windows spread over it, then every
+    tile (or the whole image) is normalised with them, so tiled and whole-image results agree.
+
+    Parameters
+    ----------
+    path : checkpoint from `matgan grains train` (its model.pt or last.pt); None = the default model.
+    device : "cpu", "cuda", "mps" or "auto".
+    """
+
+    def __init__(self, path=None, device: str = "cpu"):
+        import torch
+
+        from matgan.core.checkpoint import load_variant
+        from matgan.core.trainer import resolve_device
+        from matgan.errors import CheckpointError
+
+        path = default_model_path() if path is None else path
+        self.device = resolve_device(device)
+        variant, payload = load_variant(path, "cyclegan", self.device)
+        if payload.get("meta", {}).get("domain") != "grains":
+            raise CheckpointError(f"{path}: a CycleGAN checkpoint, but not a grains model (meta domain "
+                                  f"{payload.get('meta', {}).get('domain')!r})")
+        if variant.config.channels_a != 1 or variant.config.channels_b != 1:
+            raise CheckpointError(f"{path}: expected a grey (1-channel) grains model")
+        self.meta = payload["meta"]
+        self.path = path
+        self.net = _with_shared_norm(variant.inference_net("G_AB")).eval()
+        self.multiple = 2 ** variant.config.n_down
+        torch.set_grad_enabled(False)
+
+    def _forward(self, tile):
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32) * 2 - 1)[None, None].to(self.device)
+        return self.net(x)[0, 0].float().cpu().numpy()
+
+    def calibrate(self, gray: np.ndarray) -> None:
+        """Fix the normalisation statistics from up to four windows of `gray` (H, W) in [0, 1]."""
+        import torch
+
+        h, w = gray.shape
+        side_h, side_w = min(CALIBRATION_SIDE, h), min(CALIBRATION_SIDE, w)
+        ys, xs = _spread(h, side_h), _spread(w, side_w)
+        windows = []
+        for y in ys:
+            for x in xs:
+                patch = gray[y:y + side_h, x:x + side_w]
+                ph, pw = (-side_h) % self.multiple, (-side_w) % self.multiple
+                if ph or pw:
+                    patch = np.pad(patch, ((0, ph), (0, pw)), mode="reflect" if ph < side_h and pw < side_w else "edge")
+                windows.append(patch)
+        batch = torch.from_numpy(np.stack(windows).astype(np.float32) * 2 - 1)[:, None].to(self.device)
+        _set_norm_mode(self.net, calibrate=True)
+        with torch.no_grad():
+            self.net(batch)
+        _set_norm_mode(self.net, calibrate=False)
+
+    def boundary_probability(self, gray: np.ndarray, tile: int = 512, overlap: int = 64,
+                             progress: bool = False) -> np.ndarray:
+        """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1]."""
+        gray = np.asarray(gray, dtype=np.float32)
+        self.calibrate(gray)
+        virtual = tiled_apply(gray, self._forward, tile, overlap, self.multiple, progress)
+        return np.clip((1.0 - virtual) / 2.0, 0.0, 1.0)
+
+    def segment(self, gray: np.ndarray, tile: int = 512, overlap: int = 64, min_area: int = 12) -> np.ndarray:
+        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1]."""
+        return boundaries_to_labels(self.boundary_probability(gray, tile, overlap), min_area=min_area)
+
+
+def _spread(length: int, side: int, n: int = 2) -> list[int]:
+    if length <= side:
+        return [0]
+    return sorted({round(i * (length - side) / (n - 1)) for i in range(n)})
+
+
+def _with_shared_norm(net):
+    """A copy of `net` whose InstanceNorm layers use statistics fixed by a calibration pass."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    class SharedStatsNorm(nn.Module):
+        def __init__(self, eps: float):
+            super().__init__()
+            self.eps, self.calibrating = eps, False
+            self.mean: torch.Tensor | None = None
+            self.var: torch.Tensor | None = None
+
+        def forward(self, x):
+            dims = (0,) + tuple(range(2, x.ndim))
+            if self.calibrating or self.mean is None:
+                self.mean = x.mean(dims, keepdim=True)[:1]
+                self.var = x.var(dims, keepdim=True, unbiased=False)[:1]
+            return (x - self.mean) / torch.sqrt(self.var + self.eps)
+
+    net = copy.deepcopy(net)
+    for parent in list(net.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (nn.InstanceNorm1d, nn.InstanceNorm2d)) and not child.affine:
+                setattr(parent, name, SharedStatsNorm(child.eps))
+    return net
+
+
+def _set_norm_mode(net, calibrate: bool) -> None:
+    for module in net.modules():
+        if hasattr(module, "calibrating"):
+            module.calibrating = calibrate
