@@ -314,3 +314,17 @@ def _attr(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
+
+
+def read_label_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a label image (e.g. int32 TIFF, 1..K per region) with its integer values unchanged.
+
+    `read_image` rescales pixel types other than uint8/uint16 for display; labels must not be.
+    Non-TIFF files, and TIFFs of uint8/uint16, read as `read_image` reads them.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".tif", ".tiff") and path.is_file() and path.stat().st_size > 0:
+        image = _read_tiff(path)
+        if image is not None and image.dtype.kind in "iu" and image.ndim == 2:
+            return np.ascontiguousarray(image)
+    return read_image(path)

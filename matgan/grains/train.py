@@ -1,0 +1,224 @@
+"""Train the grain CycleGAN: real micrographs (A) <-> virtual micrographs (B), unpaired.
+
+This module only prepares data and configures the core's `cyclegan` variant; the loop is the
+core Trainer's. Two grain-specific additions, each switchable:
+
+- closed boundaries: D_B also sees virtual maps with boundary pieces cut out, labelled fake, so
+  G_AB is pushed towards closed boundary networks;
+- scale matching: the virtual domain is synthesized at the real images' mean grain size,
+  estimated by a classical first pass (unless a grain size is given).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from matgan.errors import MatganError
+
+MODEL_DEFAULTS = {"ngf": 16, "ndf": 32, "n_blocks": 6, "n_down": 2, "d_layers": 3}
+
+
+def parse_grain_size(text: str | float | None) -> tuple[float, float] | None:
+    """'40' -> (40, 40); '20:60' -> (20, 60) (a log-uniform range); None stays None."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, (int, float)):
+        return float(text), float(text)
+    try:
+        parts = [float(p) for p in str(text).split(":")]
+    except ValueError:
+        raise MatganError(f"grain size {text!r}: expected a number of pixels or a range LO:HI") from None
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or not 3 <= parts[0] <= parts[1]:
+        raise MatganError(f"grain size {text!r}: expected PX >= 3 or LO:HI with 3 <= LO <= HI")
+    return parts[0], parts[1]
+
+
+def draw_grain_size(size_range: tuple[float, float], rng: np.random.Generator) -> float:
+    lo, hi = size_range
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi)))) if hi > lo else lo
+
+
+def estimate_grain_size(images: Sequence[np.ndarray], method: str = "watershed", max_images: int = 16) -> float:
+    """Mean grain diameter in px of real micrographs, from a classical first pass.
+
+    Parameters
+    ----------
+    images : grey float images (H, W) in [0, 1], dark boundaries.
+
+    Returns the diameter of the circle with the mean grain area, area per grain taken as the
+    image area over the Jeffries count (the same definition `synthesize` uses for its target).
+    """
+    from matgan.grains.baselines import segment_classical
+    from matgan.grains.measure import jeffries_count
+
+    area, count = 0.0, 0.0
+    for image in list(images)[:max_images]:
+        labels = segment_classical(image, method)
+        area += labels.size
+        count += jeffries_count(labels)[2]
+    if count == 0:
+        raise MatganError("no grains found in the real images; give --grain-size")
+    return math.sqrt(4.0 * area / count / math.pi)
+
+
+def make_virtual(n: int, size: int, size_range: tuple[float, float], seed: int, thickness: int = 2,
+                 dispersion: float = 0.3, progress: bool = False) -> np.ndarray:
+    """n virtual micrographs (n, size, size) uint8 (0 on boundaries), grain sizes drawn from `size_range`."""
+    from tqdm.auto import tqdm
+
+    from matgan.grains.synth import synthesize
+
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, size, size), np.uint8)
+    for i in tqdm(range(n), desc="virtual", disable=not progress, leave=False):
+        out[i] = synthesize(size, draw_grain_size(size_range, rng), dispersion=dispersion, thickness=thickness,
+                            lloyd=int(rng.integers(0, 3)), seed=int(rng.integers(2**31)))[0]
+    return out
+
+
+def load_real(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], list[Path]]:
+    """Grey float images (H, W) in [0, 1] from image files and folders; one line per unreadable file."""
+    from matgan.io import list_images, read_image, to_gray_float
+
+    files = list_images(paths)
+    if not files:
+        raise MatganError(f"{', '.join(str(p) for p in paths)}: no images found (PNG, TIFF, JPEG or BMP)")
+    return [to_gray_float(read_image(f)) for f in files], files
+
+
+def break_boundaries(virtual, generator, n_cuts: tuple[int, int] = (3, 8), radius: tuple[int, int] = (3, 7)):
+    """Copies of virtual maps (N, 1, H, W) in [-1, 1] with boundary pieces cut out (set to grain).
+
+    Each map loses a few discs centred on random boundary pixels: open boundary networks, the
+    failure that merges grains. Torch tensors in, torch tensors out.
+    """
+    import torch
+
+    out = virtual.clone()
+    _, _, h, w = out.shape
+    yy = torch.arange(h).view(h, 1)
+    xx = torch.arange(w).view(1, w)
+    for image in out:
+        on_boundary = (image[0] < 0).nonzero()
+        if len(on_boundary) == 0:
+            continue
+        k = int(torch.randint(n_cuts[0], n_cuts[1] + 1, (), generator=generator))
+        picks = on_boundary[torch.randint(len(on_boundary), (k,), generator=generator)]
+        r = torch.randint(radius[0], radius[1] + 1, (k,), generator=generator)
+        hole = torch.zeros(h, w, dtype=torch.bool)
+        for (cy, cx), rr in zip(picks.tolist(), r.tolist()):
+            hole |= (yy - cy) ** 2 + (xx - cx) ** 2 <= rr * rr
+        image[0][hole] = 1.0
+    return out
+
+
+def grain_dataset(real: Sequence[np.ndarray], virtual: np.ndarray, crop: int, seed: int, closed_boundaries: bool,
+                  length: int | None = None):
+    """The unpaired training set: items (a, b) or, with closed boundaries, (a, b, broken b)."""
+    import torch
+
+    from matgan.core.data import UnpairedCrops
+
+    domain_a = [torch.from_numpy(np.ascontiguousarray(im, dtype=np.float32))[None] * 2 - 1 for im in real]
+    domain_b = [torch.from_numpy(v.astype(np.float32))[None] / 127.5 - 1 for v in virtual]
+
+    class GrainCrops(UnpairedCrops):
+        def __getitem__(self, i):
+            a, b = super().__getitem__(i)
+            if not closed_boundaries:
+                return a, b
+            g = torch.Generator().manual_seed((self.seed * 7919 + self.epoch) * 1_000_033 + i)
+            return a, b, break_boundaries(b[None], g)[0]
+
+    return GrainCrops(domain_a, domain_b, crop, seed=seed, length=length or max(len(domain_a), len(domain_b)))
+
+
+def train(
+    real_paths: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    virtual_path: str | os.PathLike | None = None,
+    grain_size: str | float | None = None,
+    steps: int = 2000,
+    crop: int = 128,
+    batch_size: int = 4,
+    n_virtual: int = 200,
+    closed_boundaries: bool = True,
+    scale_matching: bool = True,
+    model: dict | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    precision: str = "fp32",
+    sample_every: int = 250,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Train a grain CycleGAN and write the run folder plus `model.pt` (the inference checkpoint).
+
+    Parameters
+    ----------
+    real_paths : image files or folders of real micrographs (domain A; any size, 8/16-bit, grey/RGB).
+    out_dir : the run folder (config.json, metrics.jsonl, samples/, last.pt, model.pt).
+    virtual_path : an HDF5 file from `matgan grains synth` (dataset `images`) as domain B; otherwise
+        `n_virtual` virtual micrographs are synthesized.
+    grain_size : px or 'LO:HI' for the synthesized domain B; None with `scale_matching` estimates
+        it from the real images, None without it uses 40 px.
+    crop : training crop side in px (a multiple of 4).
+    model : CycleGAN options overriding `MODEL_DEFAULTS` (ngf, ndf, n_blocks, ...).
+
+    Returns the trainer's summary with the grain size used.
+    """
+    import torch
+
+    from matgan.core.checkpoint import save_variant
+    from matgan.core.trainer import TrainConfig, Trainer, seed_everything
+    from matgan.core.variants import build_variant
+
+    if crop % 4 or crop < 32:
+        raise MatganError(f"--crop {crop}: expected a multiple of 4, at least 32")
+    real, files = load_real(real_paths)
+    size_range = parse_grain_size(grain_size)
+    estimated = None
+    if virtual_path is not None:
+        from matgan.io import read_hdf5
+
+        arrays, _ = read_hdf5(virtual_path, ["images"])
+        virtual = np.asarray(arrays["images"])
+        if virtual.ndim != 3 or virtual.dtype != np.uint8:
+            raise MatganError(f"{virtual_path}: 'images' must be (N, H, W) uint8 virtual micrographs")
+    else:
+        if size_range is None:
+            if scale_matching:
+                estimated = estimate_grain_size(real)
+                size_range = (estimated * 0.85, estimated * 1.15)
+            else:
+                size_range = (40.0, 40.0)
+        side = max(2 * crop, 256)
+        virtual = make_virtual(n_virtual, side, size_range, seed + 1, progress=progress)
+    seed_everything(seed)
+    options = dict(MODEL_DEFAULTS, **(model or {}))
+    variant = build_variant("cyclegan", options)
+    dataset = grain_dataset(real, virtual, crop, seed, closed_boundaries,
+                            length=max(len(real), len(virtual), batch_size))
+    meta = {"domain": "grains", "real": [str(f) for f in files[:1000]], "n_real": len(files),
+            "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
+            "closed_boundaries": closed_boundaries, "scale_matching": scale_matching, "crop": crop,
+            "virtual": str(virtual_path) if virtual_path else f"synthesized {len(virtual)}"}
+    config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, precision=precision,
+                         sample_every=sample_every, checkpoint_every=max(50, sample_every), log_every=10,
+                         progress=progress)
+    trainer = Trainer(variant, dataset, config, out_dir, resume=resume, overwrite=overwrite, meta=meta)
+    summary = trainer.fit()
+    variant.to(torch.device("cpu"))
+    save_variant(Path(out_dir) / "model.pt", variant, meta=dict(meta, kind="grains-segmenter", steps=steps),
+                 nets=["G_AB"])
+    summary["grain_size_range"] = list(size_range) if size_range else None
+    return summary
