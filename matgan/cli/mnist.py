@@ -22,6 +22,8 @@ MODELS = ("gan", "dcgan", "cgan", "infogan", "aae", "cyclegan")
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False), default=None,
     help="folder with the four MNIST IDX files (default: $MATGAN_DATA/mnist, else ~/.cache/matgan/mnist)")
+download_option = click.option("--download", is_flag=True,
+                               help="fetch missing MNIST files (md5-checked) into the data folder")
 classifier_option = click.option(
     "--classifier", type=click.Path(), default=None,
     help="evaluation classifier (file or train-classifier folder; default ~/.cache/matgan/mnist_classifier)")
@@ -52,16 +54,18 @@ def mnist() -> None:
 @out_option(help="run folder (default runs/mnist-MODEL)")
 @click.option("--ema", type=float, default=0.0, show_default=True, help="generator EMA decay (0: off)")
 @click.option("--limit", type=int, default=None, help="train on the first N training digits only")
+@download_option
 @resume_option
 @overwrite_option
-def train(model, prior, data_dir, steps, epochs, batch_size, seed, device, out, ema, limit, resume, overwrite):
+def train(model, prior, data_dir, steps, epochs, batch_size, seed, device, out, ema, limit, download, resume,
+          overwrite):
     """Train MODEL on the MNIST training set; prints a JSON summary (steps, samples/s, losses)."""
     from matgan.mnist.models import train_model
 
     out = out or f"runs/mnist-{model}" + (f"-{prior}" if model == "aae" else "")
     summary = train_model(model, out, data_dir, steps=steps, epochs=epochs, batch_size=batch_size, seed=seed,
                           device=device, prior=prior, resume=resume, overwrite=overwrite, limit=limit,
-                          ema_decay=ema)
+                          ema_decay=ema, download=download)
     echo_json(summary)
 
 
@@ -127,12 +131,13 @@ def evaluate(run_dir, data_dir, classifier, num, seed):
 @device_option
 @out_option(help="classifier folder (default ~/.cache/matgan/mnist_classifier)")
 @click.option("--limit", type=int, default=None, help="train and test on the first N digits only")
+@download_option
 @resume_option
 @overwrite_option
-def train_classifier(data_dir, steps, batch_size, seed, device, out, limit, resume, overwrite):
+def train_classifier(data_dir, steps, batch_size, seed, device, out, limit, download, resume, overwrite):
     """Train the evaluation classifier; prints a JSON summary with its official test-set accuracy."""
     from matgan.mnist.classifier import train_classifier as train
 
     summary = train(out, data_dir, steps=steps or 3000, batch_size=batch_size or 128, seed=seed, device=device,
-                    resume=resume, overwrite=overwrite, limit=limit)
+                    resume=resume, overwrite=overwrite, limit=limit, download=download)
     echo_json(summary)

@@ -164,12 +164,12 @@ def test_accuracy(classifier: DigitClassifier, images: np.ndarray, labels: np.nd
 def train_classifier(out_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None, *,
                      steps: int = 1500, batch_size: int = 128, seed: int = 0, device: str = "auto",
                      resume: bool = False, overwrite: bool = False, limit: int | None = None,
-                     progress: bool = True) -> dict:
+                     progress: bool = True, download: bool = False) -> dict:
     """Train the evaluation classifier on the MNIST training set, score it on the official test set.
 
     The run folder (default `default_classifier_dir()`) gets the Trainer's files and `classifier.pt`,
     a small inference checkpoint that `load_classifier` reads. `limit` trains on the first digits only
-    (tests). Returns the Trainer's summary plus `test_accuracy` in [0, 1].
+    (tests); `download` fetches missing MNIST files first. Returns the Trainer's summary plus `test_accuracy` in [0, 1].
     """
     from matgan.core.checkpoint import save_variant
     from matgan.core.data import TensorPairs
@@ -177,7 +177,7 @@ def train_classifier(out_dir: str | os.PathLike | None = None, data_dir: str | o
     from matgan.mnist.data import load_mnist
 
     out_dir = Path(out_dir) if out_dir is not None else default_classifier_dir()
-    train_images, train_labels = load_mnist("train", data_dir, limit=limit)
+    train_images, train_labels = load_mnist("train", data_dir, download=download, limit=limit)
     test_images, test_labels = load_mnist("test", data_dir, limit=limit)
     seed_everything(seed)
     classifier = DigitClassifier(ClassifierConfig())

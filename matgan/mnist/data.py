@@ -142,7 +142,8 @@ def download_mnist(folder: str | os.PathLike, timeout_s: float = 60.0) -> Path:
 
 def _where_to_put(folder: Path) -> str:
     names = ", ".join(f"{stem}.gz" for pair in SPLITS.values() for stem in pair)
-    return f"put the MNIST files ({names}) in {folder}, or pass --data-dir / set MATGAN_DATA"
+    return (f"put the MNIST files ({names}) in {folder}, or pass --data-dir / set MATGAN_DATA, "
+            "or --download where a network exists")
 
 
 def load_mnist(
@@ -173,7 +174,7 @@ def load_mnist(
     if split not in SPLITS:
         raise MatganError(f"unknown MNIST split {split!r}: expected train or test")
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    if data_dir is not None and not folder.is_dir():
+    if data_dir is not None and not folder.is_dir() and not download:
         raise MatganError(f"{folder}: no such folder; {_where_to_put(folder)}")
     image_stem, label_stem = SPLITS[split]
     image_path, label_path = _find_file(folder, image_stem), _find_file(folder, label_stem)

@@ -89,7 +89,7 @@ def train_model(model: str, out_dir: str | os.PathLike, data_dir: str | os.PathL
                 steps: int | None = None, epochs: int | None = None, batch_size: int | None = None,
                 seed: int = 0, device: str = "auto", prior: str = "gaussian", resume: bool = False,
                 overwrite: bool = False, limit: int | None = None, ema_decay: float = 0.0,
-                sample_every: int = 500, progress: bool = True) -> dict:
+                sample_every: int = 500, progress: bool = True, download: bool = False) -> dict:
     """Train one textbook model on MNIST with the core Trainer.
 
     Parameters
@@ -98,6 +98,7 @@ def train_model(model: str, out_dir: str | os.PathLike, data_dir: str | os.PathL
     out_dir : the run folder (config.json, metrics.jsonl, samples/*.png, last.pt).
     steps, epochs : length of training (at most one; default `DEFAULT_STEPS[model]`).
     limit : train on the first `limit` training digits only (tests, quick looks).
+    download : fetch missing MNIST files (md5-checked) into the data folder first.
 
     Returns
     -------
@@ -110,7 +111,7 @@ def train_model(model: str, out_dir: str | os.PathLike, data_dir: str | os.PathL
     if steps is not None and epochs is not None:
         raise MatganError("give --steps or --epochs, not both")
     name, options = variant_config(model, prior)
-    images, labels = load_mnist("train", data_dir, limit=limit)
+    images, labels = load_mnist("train", data_dir, download=download, limit=limit)
     dataset = training_data(model, images, labels, seed)
     batch_size = batch_size or DEFAULT_BATCH[model]
     if epochs is not None:
@@ -121,6 +122,6 @@ def train_model(model: str, out_dir: str | os.PathLike, data_dir: str | os.PathL
     config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, ema_decay=ema_decay,
                          log_every=50, sample_every=sample_every, checkpoint_every=500, progress=progress)
     meta = {"domain": "mnist", "model": model, "prior": prior if model == "aae" else None,
-            "train_digits": len(images), "data_dir": str(Path(data_dir)) if data_dir else None}
+            "train_digits": len(images), "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
     trainer = Trainer(variant, dataset, config, out_dir, resume=resume, overwrite=overwrite, meta=meta)
     return trainer.fit()

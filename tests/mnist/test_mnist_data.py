@@ -100,3 +100,35 @@ def test_the_real_files_have_the_standard_content():
     assert list(test_labels[:8]) == [7, 2, 1, 0, 4, 1, 4, 9]
     train_images, train_labels = load_mnist("train", SHARED_MNIST, limit=8)
     assert list(train_labels) == [5, 0, 4, 1, 9, 2, 1, 3]
+
+
+def _mirror(tmp_path, monkeypatch, corrupt: str | None = None) -> Path:
+    """A local 'mirror' (file:// URL) serving four small MNIST files, with their md5s installed."""
+    import hashlib
+
+    from matgan.mnist import data
+
+    source = tmp_path / "mirror"
+    for split in ("train", "test"):
+        _write_split(source, split, 5)
+    sums = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in source.iterdir()}
+    if corrupt:
+        sums[corrupt] = "0" * 32
+    monkeypatch.setattr(data, "MD5", sums)
+    monkeypatch.setattr(data, "MIRRORS", (source.as_uri() + "/",))
+    return source
+
+
+def test_download_fetches_and_checks_the_files(tmp_path, monkeypatch):
+    _mirror(tmp_path, monkeypatch)
+    images, labels = load_mnist("test", tmp_path / "fresh", download=True)
+    assert images.shape == (5, 28, 28) and len(labels) == 5
+    assert len(list((tmp_path / "fresh").glob("*.gz"))) == 4
+
+
+def test_a_bad_checksum_leaves_nothing_behind(tmp_path, monkeypatch):
+    _mirror(tmp_path, monkeypatch, corrupt="t10k-images-idx3-ubyte.gz")
+    with pytest.raises(MatganError, match="t10k-images-idx3-ubyte.gz: download failed .*checksum mismatch"):
+        load_mnist("test", tmp_path / "fresh", download=True)
+    assert not (tmp_path / "fresh" / "t10k-images-idx3-ubyte.gz").exists()
+    assert not list((tmp_path / "fresh").glob(".*.tmp"))
