@@ -156,10 +156,10 @@ def _rescale_to_uint16(image: np.ndarray) -> np.ndarray:
 
 def to_gray_float(image: np.ndarray) -> np.ndarray:
     """Any 8/16-bit gray or RGB image -> float32 (H, W) in [0, 1]."""
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0 if image.dtype == np.uint8 else 1.0
     if image.ndim == 3:
         weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
         image = image[..., :3].astype(np.float32) @ weights
-    scale = 65535.0 if image.dtype == np.uint16 else 255.0 if image.dtype == np.uint8 else 1.0
     return np.clip(image.astype(np.float32) / scale, 0.0, 1.0)
 
 
