@@ -103,72 +103,81 @@ def boundary_map_from_labels(grain_labels: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- tiled inference
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Tile origins covering [0, length) with at least `overlap` px shared between neighbours."""
+def tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
+    """Tile origins covering [0, length) with at least `overlap` px shared between neighbours.
+
+    Origins are multiples of `multiple` (a network with stride-2 layers is only shift-equivariant
+    for such shifts); `length` and `tile` must then be multiples of it too.
+    """
     if length <= tile:
         return [0]
-    step = max(1, tile - overlap)
+    step = max(multiple, tile - overlap)
     n = math.ceil((length - tile) / step) + 1
-    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+    return [(round(i * (length - tile) / (n - 1)) // multiple) * multiple for i in range(n)]
 
 
-def ramp_window(tile_h: int, tile_w: int, overlap: int) -> np.ndarray:
-    """Separable blending weights (tile_h, tile_w): linear ramps over `overlap` px at each side."""
-    def ramp(n: int) -> np.ndarray:
-        if overlap <= 0 or n <= 2 * overlap:
-            return np.ones(n, np.float32)
-        r = np.ones(n, np.float32)
-        up = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-        r[:overlap], r[n - overlap:] = up, up[::-1]
-        return r
+def blend_window(tile_h: int, tile_w: int, overlap: int, sides: tuple[bool, bool, bool, bool]) -> np.ndarray:
+    """Blending weights (tile_h, tile_w) for one tile.
 
-    return np.outer(ramp(tile_h), ramp(tile_w)).astype(np.float32)
+    On each side that has a neighbouring tile (`sides` = top, bottom, left, right), weights are 0
+    up to 3/8 of the overlap from the edge (a generator sees padding there instead of the real
+    neighbourhood, and its error fades over tens of pixels), then ramp linearly to 1 at 5/8, so
+    neighbours hand over around the middle of their overlap; sides on the image border keep weight 1.
+    """
+    def profile(n: int, low: bool, high: bool) -> np.ndarray:
+        w = np.ones(n, np.float32)
+        if overlap <= 0:
+            return w
+        d = np.arange(n, dtype=np.float32) + 0.5
+        ramp = lambda dist: np.clip((dist - 3 * overlap / 8) / (overlap / 4), 0.0, 1.0)  # noqa: E731
+        if low:
+            w = np.minimum(w, ramp(d))
+        if high:
+            w = np.minimum(w, ramp(n - d))
+        return w
+
+    top, bottom, left, right = sides
+    return np.outer(profile(tile_h, top, bottom), profile(tile_w, left, right)).astype(np.float32)
 
 
-def tiled_apply(image: np.ndarray, fn, tile: int = 512, overlap: int = 64, multiple: int = 4,
+def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, multiple: int = 4,
                 progress: bool = False) -> np.ndarray:
     """Apply an image-to-image function tile by tile with blended seams.
 
     Parameters
     ----------
     image : (H, W) float32
-    fn : callable (h, w) float32 -> (h, w) float32, called on reflect-padded tiles whose sides are
-        multiples of `multiple`.
-    tile, overlap : tile side and the minimum overlap between neighbouring tiles in px.
+    fn : callable (h, w) float32 -> (h, w) float32, called on tiles whose sides and origins are
+        multiples of `multiple` (the image is reflect-padded once to allow that).
+    tile, overlap : tile side and the overlap between neighbouring tiles in px.
 
     Returns
     -------
-    (H, W) float32: the weighted mean of the overlapping tile outputs.
+    (H, W) float32: the weighted mean of the overlapping tile outputs (see `blend_window`).
     """
-    h, w = image.shape
-    if tile < 2 * overlap + multiple:
-        raise MatganError(f"--tile {tile} must exceed twice the overlap ({overlap}) by a few pixels")
-    th, tw = min(tile, h), min(tile, w)
-    out = np.zeros((h, w), np.float32)
-    weight = np.zeros((h, w), np.float32)
-    window = ramp_window(th, tw, overlap)
-    ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
     from tqdm.auto import tqdm
 
+    h, w = image.shape
+    if tile < 2 * overlap or tile % multiple:
+        raise MatganError(f"--tile {tile}: expected a multiple of {multiple}, at least twice the overlap ({overlap})")
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:  # pad once, so every tile starts on the network's stride grid
+        image = np.pad(image, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
+    hp, wp = image.shape
+    th, tw = min(tile, hp), min(tile, wp)
+    out = np.zeros((hp, wp), np.float32)
+    weight = np.zeros((hp, wp), np.float32)
+    ys, xs = tile_starts(hp, th, overlap, multiple), tile_starts(wp, tw, overlap, multiple)
     with tqdm(total=len(ys) * len(xs), unit="tile", disable=not progress, leave=False) as bar:
         for y in ys:
             for x in xs:
-                patch = image[y:y + th, x:x + tw]
-                result = _apply_padded(patch, fn, multiple)
+                result = fn(image[y:y + th, x:x + tw])
+                window = blend_window(th, tw, overlap, (y > 0, y + th < hp, x > 0, x + tw < wp))
                 out[y:y + th, x:x + tw] += result * window
                 weight[y:y + th, x:x + tw] += window
                 bar.update(1)
-    return out / np.maximum(weight, 1e-8)
-
-
-def _apply_padded(patch: np.ndarray, fn, multiple: int) -> np.ndarray:
-    h, w = patch.shape
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "edge"
-        padded = np.pad(patch, ((0, ph), (0, pw)), mode=mode)
-        return fn(padded)[:h, :w]
-    return fn(patch)
+    out /= np.maximum(weight, 1e-8)
+    return out[:h, :w]
 
 
 # --------------------------------------------------------------------------- the CycleGAN segmenter
@@ -247,7 +256,7 @@ class GrainSegmenter:
             self.net(batch)
         _set_norm_mode(self.net, calibrate=False)
 
-    def boundary_probability(self, gray: np.ndarray, tile: int = 512, overlap: int = 64,
+    def boundary_probability(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64,
                              progress: bool = False) -> np.ndarray:
         """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1]."""
         gray = np.asarray(gray, dtype=np.float32)
@@ -255,7 +264,7 @@ class GrainSegmenter:
         virtual = tiled_apply(gray, self._forward, tile, overlap, self.multiple, progress)
         return np.clip((1.0 - virtual) / 2.0, 0.0, 1.0)
 
-    def segment(self, gray: np.ndarray, tile: int = 512, overlap: int = 64, min_area: int = 12) -> np.ndarray:
+    def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12) -> np.ndarray:
         """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1]."""
         return boundaries_to_labels(self.boundary_probability(gray, tile, overlap), min_area=min_area)
 

@@ -1,0 +1,138 @@
+"""The grain CycleGAN end to end: train a few steps, segment through the CLI, tiling, bad input."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from matgan.cli import main
+from matgan.io import read_hdf5, read_image, read_label_image, to_gray_float, write_image
+
+TINY = ["--ngf", "4", "--ndf", "4", "--blocks", "1"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["grains", *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Four rendered 64 x 64 micrographs as the real domain, a 3-step CycleGAN on 32 px crops."""
+    root = tmp_path_factory.mktemp("grains_train")
+    assert run("synth", "-n", 4, "--size", 64, "--grain-size", 14, "--render", "brightfield", "-o",
+               root / "data").exit_code == 0
+    result = run("train", root / "data" / "rendered", "--steps", 3, "--crop", 32, "--batch-size", 2,
+                 "--n-virtual", 3, "--sample-every", 2, *TINY, "-o", root / "run")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_train_writes_run_folder_model_and_panels(tiny_run):
+    run_dir = tiny_run / "run"
+    assert (run_dir / "model.pt").exists() and (run_dir / "last.pt").exists()
+    panels = sorted((run_dir / "samples").glob("*.png"))
+    assert panels and read_image(panels[-1]).ndim == 2
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert any('"loss_cycle"' in line for line in lines)
+
+
+def test_train_resume_continues_and_refuses_to_overwrite(tiny_run):
+    args = ["train", tiny_run / "data" / "rendered", "--crop", 32, "--batch-size", 2, "--n-virtual", 3,
+            "--grain-size", 14, *TINY, "-o", tiny_run / "run"]
+    refused = run(*args, "--steps", 3)
+    assert refused.exit_code == 2 and "--resume" in refused.output
+    assert run(*args[:-2], "-o", tiny_run / "run2", "--steps", 2).exit_code == 0
+    resumed = run(*args[:-2], "-o", tiny_run / "run2", "--steps", 4, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert '"step": 4' in resumed.output
+
+
+def test_segment_with_trained_model_end_to_end(tiny_run, tmp_path):
+    out = tmp_path / "seg"
+    result = run("segment", tiny_run / "data" / "rendered", "--model", tiny_run / "run" / "model.pt",
+                 "--pixel-size", 0.8, "--tile", 64, "--overlap", 16, "-o", out)
+    assert result.exit_code == 0, result.output
+    for stem in ("00000", "00003"):
+        boundaries = read_image(out / f"{stem}_boundaries.png")
+        labels = read_label_image(out / f"{stem}_labels.tif")
+        assert boundaries.shape == labels.shape == (64, 64)
+        assert np.array_equal(boundaries == 0, labels == 0)
+        assert read_image(out / f"{stem}_overlay.png").shape == (64, 64, 3)
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    assert len(rows) == 4 and "G_planimetric" in rows[0]
+    arrays, attrs = read_hdf5(out / "results.h5")
+    assert attrs["method"] == "cyclegan" and len(arrays["summary_image"]) == 4
+
+
+def test_tiled_output_matches_whole_image(tiny_run):
+    from matgan.grains.segment import GrainSegmenter
+
+    segmenter = GrainSegmenter(tiny_run / "run" / "model.pt")
+    image = to_gray_float(read_image(tiny_run / "data" / "rendered" / "00000.png"))
+    image = np.tile(image, (3, 4))[:190, :250]  # an odd size: padding and several tiles
+    whole = segmenter.boundary_probability(image, tile=512)
+    tiled = segmenter.boundary_probability(image, tile=96, overlap=48)
+    assert whole.shape == tiled.shape == image.shape
+    assert np.abs(whole - tiled).max() < 0.05
+
+
+def test_any_bit_depth_and_colour(tiny_run, tmp_path):
+    base = read_image(tiny_run / "data" / "rendered" / "00001.png")
+    folder = tmp_path / "mixed"
+    write_image(folder / "grey16.tif", base.astype(np.uint16) * 257)
+    write_image(folder / "rgb.png", np.repeat(base[..., None], 3, axis=2))
+    write_image(folder / "photo.jpg", base)
+    write_image(folder / "old.bmp", base[:50, :61])
+    result = run("segment", folder, "--model", tiny_run / "run" / "model.pt", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    for stem, shape in (("grey16", (64, 64)), ("rgb", (64, 64)), ("photo", (64, 64)), ("old", (50, 61))):
+        assert read_label_image(tmp_path / "out" / f"{stem}_labels.tif").shape == shape
+
+
+def test_bad_images_named_others_processed_exit_2(tiny_run, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "good.png", read_image(tiny_run / "data" / "rendered" / "00002.png"))
+    (folder / "junk.png").write_text("this is text")
+    result = run("segment", folder, "--model", tiny_run / "run" / "model.pt", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "junk.png" in result.output
+    assert (tmp_path / "out" / "good_labels.tif").exists()
+    assert not (tmp_path / "out" / "junk_labels.tif").exists()
+    again = run("segment", folder / "good.png", "--model", tiny_run / "run" / "model.pt", "-o", tmp_path / "out")
+    assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_wrong_or_damaged_checkpoint_is_a_clear_error(tiny_run, tmp_path):
+    image = tiny_run / "data" / "rendered" / "00000.png"
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes((tiny_run / "run" / "model.pt").read_bytes()[:5000])
+    result = run("segment", image, "--model", damaged, "-o", tmp_path / "o1")
+    assert result.exit_code == 2 and "damaged.pt" in result.output and "Traceback" not in result.output
+    from matgan.core.checkpoint import save_variant
+    from matgan.core.variants import build_variant
+
+    other = tmp_path / "other.pt"
+    save_variant(other, build_variant("cyclegan", {"ngf": 4, "ndf": 4, "n_blocks": 1}), meta={"domain": "mnist"})
+    result = run("segment", image, "--model", other, "-o", tmp_path / "o2")
+    assert result.exit_code == 2 and "not a grains model" in result.output
+    missing = run("segment", image, "--model", tmp_path / "none.pt", "-o", tmp_path / "o3")
+    assert missing.exit_code == 2 and "none.pt" in missing.output
+
+
+def test_default_model_segments_a_rendered_micrograph(tmp_path):
+    from matgan.grains.evaluate import score
+    from matgan.grains.render import render
+    from matgan.grains.segment import GrainSegmenter, default_model_path
+    from matgan.grains.synth import synthesize
+
+    if not default_model_path().exists():
+        pytest.skip("the default model is not shipped in this checkout")
+    _, labels, _ = synthesize(192, 28, seed=123, dispersion=0.3)
+    image = to_gray_float(render(labels, "faint", seed=123))
+    pred = GrainSegmenter().segment(image)
+    chance = score(np.ones_like(labels), labels)["f1"]
+    assert score(pred, labels)["f1"] > max(0.6, chance + 0.4)
