@@ -296,13 +296,15 @@ def read_hdf5(path: str | os.PathLike, names: Iterable[str] | None = None) -> tu
             wanted = list(names) if names is not None else list(f.keys())
             missing = [n for n in wanted if n not in f]
             if missing:
-                raise MatganError(f"{path}: missing dataset(s) {', '.join(missing)}; has {', '.join(f.keys()) or 'none'}")
+                has = ", ".join(f.keys()) or "none"
+                raise MatganError(f"{path}: missing dataset(s) {', '.join(missing)}; has {has}")
             arrays = {n: f[n][()] for n in wanted}
             attrs = {k: _attr(v) for k, v in f.attrs.items()}
     except MatganError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise MatganError(f"{path}: not a readable HDF5 file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MatganError(f"{path}: not a readable HDF5 file ({detail})") from None
     return arrays, attrs
 
 

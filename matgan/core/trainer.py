@@ -313,7 +313,8 @@ class Trainer:
                                      seed=cfg.seed, drop_last=True)
         per_epoch = len(sampler) // cfg.batch_size
         if per_epoch == 0:
-            raise MatganError(f"the data set is too small for a batch of {cfg.batch_size} on {self.world_size} process(es)")
+            raise MatganError(f"the data set is too small for a batch of {cfg.batch_size} "
+                              f"on {self.world_size} process(es)")
         epoch, skip = divmod(self.step, per_epoch)
         while True:
             sampler.set_epoch(epoch)
@@ -422,8 +423,8 @@ class Trainer:
             if self.step % max(1, cfg.log_every) == 0 or self.step == cfg.steps:
                 bar.set_postfix({"samples/s": f"{rate:.0f}", **{k: f"{v:.3f}" for k, v in last.items()}}, refresh=False)
                 now = time.perf_counter()
-                record = {"step": self.step, "time_s": round(now - start, 3),
-                          "samples_per_s": samples_per_step * (self.step - interval_step) / max(now - interval_start, 1e-9),
+                interval_rate = samples_per_step * (self.step - interval_step) / max(now - interval_start, 1e-9)
+                record = {"step": self.step, "time_s": round(now - start, 3), "samples_per_s": interval_rate,
                           **{k: v / count for k, v in sums.items()}}
                 if self.device.type == "cuda":
                     record["peak_mem_gb"] = torch.cuda.max_memory_allocated(self.device) / 2**30

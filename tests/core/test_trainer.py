@@ -12,7 +12,7 @@ import torch
 
 from matgan.core.checkpoint import load_variant, read_checkpoint, save_variant
 from matgan.core.data import TensorPairs, gaussian_mixture
-from matgan.core.trainer import Trainer, TrainConfig, TrainingInterrupted, seed_everything
+from matgan.core.trainer import TrainConfig, Trainer, TrainingInterrupted, seed_everything
 from matgan.core.variants import build_variant
 from matgan.errors import CheckpointError, MatganError, TrainingDiverged
 
