@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ema", type=float, default=0.0, help="generator EMA decay (0: off)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1: the 2-core box is shared, and more threads oversubscribe it)")
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
@@ -50,7 +51,8 @@ def main() -> None:
     classifier = load_classifier(args.classifier)  # fail before training, not after
     wall, cpu = time.perf_counter(), time.process_time()
     summary = train_model(args.model, out, args.data_dir, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                          device="cpu", prior=args.prior, overwrite=True, sample_every=500, progress=False)
+                          device="cpu", prior=args.prior, overwrite=True, ema_decay=args.ema, sample_every=500,
+                          progress=False)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 
     variant, payload = load_run(out)
@@ -60,7 +62,7 @@ def main() -> None:
     write_image(out / "sample.png", picture)
 
     row = {"model": args.model, "prior": args.prior if args.model == "aae" else None, "steps": summary["step"],
-           "batch_size": payload["train_config"]["batch_size"], "threads": args.threads,
+           "batch_size": payload["train_config"]["batch_size"], "ema": args.ema, "threads": args.threads,
            "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1),
            "samples_per_s": round(summary["samples_per_s"], 1), "metrics": metrics, "targets": []}
     for name, target, kind in TARGETS.get(args.model, []):

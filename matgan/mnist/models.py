@@ -38,8 +38,8 @@ def variant_config(model: str, prior: str = "gaussian") -> tuple[str, dict]:
     """
     if model == "gan":  # Goodfellow et al.: MLP 100 -> 256 -> 784 and 784 -> 256 -> 1, non-saturating BCE
         return "gan", {"arch": "mlp", "z_dim": 100, "g_hidden": (256,), "d_hidden": (256,), "loss": "bce"}
-    if model == "dcgan":  # Radford et al.: 7x7x128 -> 14x14x64 -> 28x28x1, strided-conv D with batch norm
-        return "dcgan", {"z_dim": 100, "g_channels": (128, 64), "d_channels": (64, 128)}
+    if model == "dcgan":  # Radford et al.: 7x7x64 -> 14x14x32 -> 28x28x1, strided-conv D with batch norm (CPU widths)
+        return "dcgan", {"z_dim": 100, "g_channels": (64, 32), "d_channels": (32, 64)}
     if model == "cgan":
         # One-hot label into G and D. D joins the label before a hidden layer, so it can judge whether
         # image and label agree (joined at the logit it could only add a per-class bias). Half the
