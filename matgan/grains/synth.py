@@ -172,7 +172,7 @@ def _halo(params: SynthParams) -> float:
 
 def _box(params: SynthParams) -> np.ndarray:
     h, w = params.size
-    margin = 0.0 if params.periodic else 2.0 * params.mean_diameter() * max(params.aspect, 1.0 / params.aspect)
+    margin = 0.0 if params.periodic else 1.5 * params.mean_diameter() * max(params.aspect, 1.0 / params.aspect)
     return np.array([-margin, -margin, w + margin, h + margin])
 
 
@@ -383,20 +383,29 @@ def _label_regions(boundary_map: np.ndarray, cell_labels: np.ndarray) -> tuple[n
 def truth_record(grain_labels: np.ndarray, parent: np.ndarray | None = None,
                  pixel_size_um: float | None = None) -> dict:
     """Ground-truth statistics of a label map (see `synthesize` for the keys)."""
-    from matgan.grains.measure import image_summary
+    from matgan.grains.measure import astm_g_planimetric
 
-    areas = np.bincount(grain_labels.ravel())[1:].astype(np.int64)
-    summary = image_summary(grain_labels, pixel_size_um)
-    record = {
-        "n_grains": int((areas > 0).sum()),
+    labels = np.asarray(grain_labels)
+    h, w = labels.shape
+    counts = np.bincount(labels.ravel())
+    areas = counts[1:].astype(np.int64)
+    on_edge = np.zeros(len(counts), bool)
+    on_edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    present = areas > 0
+    n_edge = int((on_edge[1:] & present).sum())
+    n_jeffries = int(present.sum()) - n_edge + 0.5 * n_edge
+    area_unit = (pixel_size_um / 1000.0) ** 2 if pixel_size_um else 1.0
+    n_a = n_jeffries / (h * w * area_unit)
+    diameters = np.sqrt(4.0 * areas / math.pi)
+    return {
+        "n_grains": int(present.sum()),
         "areas_px": areas,
-        "diameters_px": np.sqrt(4.0 * areas / math.pi),
-        "mean_diameter_px": float(np.sqrt(4.0 * areas / math.pi).mean()) if len(areas) else 0.0,
-        "N_A": summary["N_A"],
-        "G_planimetric": summary.get("G_planimetric"),
+        "diameters_px": diameters,
+        "mean_diameter_px": float(diameters[present].mean()) if present.any() else 0.0,
+        "N_A": n_a,
+        "G_planimetric": astm_g_planimetric(n_a) if pixel_size_um else None,
         "parent": parent if parent is not None else np.arange(1, len(areas) + 1),
     }
-    return record
 
 
 def params_dict(**kwargs) -> dict:
