@@ -4,7 +4,10 @@ The generator sees noise z, an optional K-way categorical code and `n_cont` cont
 uniform in [-1, 1]. A Q head on the discriminator's features predicts the codes back:
 cross-entropy for the categorical code, Gaussian negative log-likelihood for the continuous ones.
 With `supervised_cat` and batches (x, label), Q's categorical output is also trained on real
-labels, which ties the categorical code to known classes (semi-supervised InfoGAN).
+labels, which ties the categorical code to known classes (semi-supervised InfoGAN). Likewise
+`supervised_cont = k` with batches (x, label, targets), targets (N, k) in [-1, 1], trains Q's
+first k continuous means on real samples: those codes are tied to a known real factor (e.g. a
+measured peak frequency).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class InfoGANConfig(VariantConfig):
     lambda_cat: float = 1.0
     lambda_cont: float = 0.1
     supervised_cat: bool = False
+    supervised_cont: int = 0
     lambda_supervised: float = 1.0
 
 
@@ -110,11 +114,17 @@ class InfoGAN(Variant):
         fake_logits, fake_features = D(fake.detach(), return_features=True)
         loss_d = losses.discriminator_loss(c.loss, real_logits, fake_logits)
         use_labels = c.supervised_cat and c.n_cat and labels is not None
-        q_out = Q(torch.cat([fake_features, real_features]) if use_labels else fake_features)
+        targets = batch[2] if c.supervised_cont and isinstance(batch, (tuple, list)) and len(batch) > 2 else None
+        q_out = Q(torch.cat([fake_features, real_features]) if use_labels or targets is not None else fake_features)
         loss_info_d = self._info_loss(q_out[:n], cat, cont)
         loss_sup = torch.zeros((), device=real.device)
         if use_labels:
             loss_sup = losses.categorical_code_loss(self._split_q(q_out[n:])[0], labels.to(real.device))
+        if targets is not None:
+            _, mean, log_std = self._split_q(q_out[n:])
+            k = c.supervised_cont
+            loss_sup = loss_sup + c.lambda_cont * losses.gaussian_nll(mean[:, :k], log_std[:, :k],
+                                                                      targets.to(real.device).reshape(n, k))
         self.optimize("D", loss_d + loss_info_d + c.lambda_supervised * loss_sup)
 
         fake_logits, fake_features = D(fake, return_features=True)
