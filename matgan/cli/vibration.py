@@ -107,20 +107,29 @@ def synth(count, fs, duration, bins, window, welch, classes, gear_teeth, seed, o
 @click.option("--hop", type=int, default=1024, show_default=True, help="samples between segment starts")
 @click.option("--channel", type=click.Choice(["DE", "FE", "BA"]), default="DE", show_default=True,
               help="accelerometer: drive end, fan end, base")
+@click.option("--portion", default="0:1", show_default=True,
+              help="START:STOP fractions of each record to use (e.g. 0:0.7 to train, 0.7:1 to test)")
 @bins_option
 @window_option
 @welch_option
 @out_option(required=True, help="output HDF5 file")
 @plot_option
 @overwrite_option
-def spectra_command(files, file_fs, rate, segment, hop, channel, bins, window, welch, out, plot, overwrite):
+def spectra_command(files, file_fs, rate, segment, hop, channel, portion, bins, window, welch, out, plot, overwrite):
     """Cut CWRU .mat records into segments and write their spectra (same layout as `synth`)."""
+    from matgan.errors import MatganError
     from matgan.io import check_writable
     from matgan.vibration.dataset import cwru_dataset, write_spectra
 
     check_writable([p for p in (out, plot) if p], overwrite)
+    try:
+        start, stop = (float(v) for v in portion.split(":"))
+    except ValueError:
+        raise MatganError(f"--portion {portion!r}: expected START:STOP fractions such as 0:0.7") from None
+    if not 0 <= start < stop <= 1:
+        raise MatganError(f"--portion {portion!r}: need 0 <= START < STOP <= 1")
     arrays, attrs = cwru_dataset(list(files), rate, _spectrum_options(bins, window, welch), segment, hop, channel,
-                                 file_fs)
+                                 file_fs, (start, stop))
     write_spectra(out, arrays, attrs, overwrite=overwrite)
     if plot:
         _preview(plot, arrays, attrs["class_names"])
@@ -136,8 +145,8 @@ def spectra_command(files, file_fs, rate, segment, hop, channel, bins, window, w
 @seed_option
 @device_option
 @click.option("--n-cont", type=int, default=1, show_default=True, help="continuous codes (code 0 is calibrated)")
-@click.option("--size", type=click.Choice(["default", "tiny"]), default="default", show_default=True,
-              help="network size (tiny: for tests)")
+@click.option("--size", type=click.Choice(["default", "conv", "tiny"]), default="default", show_default=True,
+              help="networks: default (MLP), conv (1-D DCGAN), tiny (for tests)")
 @resume_option
 @overwrite_option
 def train(spectra_file, steps, batch_size, out, seed, device, n_cont, size, resume, overwrite):

@@ -88,7 +88,8 @@ def synth_dataset(n: int, config: synth.SynthConfig | None = None,
 
 def cwru_dataset(paths: list[str | os.PathLike], fs: float = 12000.0, options: SpectrumOptions = SpectrumOptions(),
                  segment: int = 4096, hop: int = 1024, channel: str = "DE",
-                 file_fs: float | None = None) -> tuple[dict[str, np.ndarray], dict]:
+                 file_fs: float | None = None, portion: tuple[float, float] = (0.0, 1.0)
+                 ) -> tuple[dict[str, np.ndarray], dict]:
     """Spectra of overlapping segments of CWRU records, all brought to one rate `fs` (Hz).
 
     Parameters
@@ -98,6 +99,8 @@ def cwru_dataset(paths: list[str | os.PathLike], fs: float = 12000.0, options: S
     segment, hop : segment length and spacing in samples at `fs`.
     channel : accelerometer, "DE", "FE" or "BA".
     file_fs : the files' sampling rate when their names do not tell it (checked against the name).
+    portion : (start, stop) fractions of each record to use, e.g. (0, 0.7) and (0.7, 1) for a
+        train/test split in time without overlapping segments.
 
     Returns
     -------
@@ -115,7 +118,8 @@ def cwru_dataset(paths: list[str | os.PathLike], fs: float = 12000.0, options: S
     freqs = spectra.spectrum_freqs(fs, options.n_bins)
     for index, path in enumerate(paths):
         record = cwru.load_record(path, file_fs, channel)
-        pieces = cwru.segments(cwru.resample_to(record, fs), segment, hop)
+        signal = cwru.resample_to(record, fs)
+        pieces = cwru.segments(signal[int(portion[0] * len(signal)):int(portion[1] * len(signal))], segment, hop)
         if len(pieces) == 0:
             raise MatganError(f"{path}: shorter than one segment of {segment} samples at {fs:g} Hz")
         values, freqs = options.apply(pieces, fs)
@@ -129,7 +133,8 @@ def cwru_dataset(paths: list[str | os.PathLike], fs: float = 12000.0, options: S
     arrays["freqs"] = freqs
     arrays["peak_hz"] = spectra.dominant_peak(arrays["spectra"], freqs).astype(np.float32)
     attrs = {"source": "cwru", "fs": fs, "segment": segment, "hop": hop, "channel": channel,
-             "files": names, "file_fs": rates, "class_names": list(synth.CLASSES), **asdict(options)}
+             "files": names, "file_fs": rates, "portion": list(portion), "class_names": list(synth.CLASSES),
+             **asdict(options)}
     return arrays, attrs
 
 

@@ -109,7 +109,7 @@ def fidelity_metrics(variant, meta: dict, real_path: str | os.PathLike, classifi
     from matgan.vibration.gan import spectra_dataset
 
     dataset, arrays, attrs = spectra_dataset(real_path, meta["spectrum"]["db_range"])
-    x, labels = dataset.x, dataset.y.numpy()
+    x, labels = dataset.tensors[0], dataset.tensors[1].numpy()
     if x.shape[-1] != meta["spectrum"]["n_bins"]:
         raise MatganError(f"{real_path}: {x.shape[-1]} bins, the model makes {meta['spectrum']['n_bins']}")
     if len(x) < 8:

@@ -24,42 +24,61 @@ DB_RANGE = 60.0
 """Dynamic range in dB that the GAN scale [-1, 1] covers below each spectrum's peak."""
 
 
-def infogan_config(n_bins: int, n_classes: int, n_cont: int = 1, size: str = "default") -> dict[str, Any]:
+def infogan_config(n_bins: int, n_classes: int, n_cont: int = 1, size: str = "default",
+                   supervise_peak: bool = True) -> dict[str, Any]:
     """Config of the core `infogan` variant for spectra of `n_bins` bins.
 
     Parameters
     ----------
-    n_bins : spectrum length L; must be divisible by 32 ("default") or 8 ("tiny").
+    n_bins : spectrum length L.
     n_classes : size of the categorical code (the classes of the data).
     n_cont : number of continuous codes; code 0 is the one calibrated against the peak frequency.
-    size : "default" (about 0.2 M generator parameters) or "tiny" (for tests).
+    size : "default": MLP nets over the L bins (G 35 -> 256 -> 512 -> L with batch norm, D L -> 512 ->
+        256, about 0.4 M generator parameters); "conv": the 1-D DCGAN nets (L divisible by 32; slower
+        on CPU and, in our CPU runs, prone to collapse, see BENCHMARKS.md); "tiny": for tests.
+    supervise_peak : tie code 0 to the measured peak frequency of the real spectra (Q learns to read
+        the peak on real data too: semi-supervised InfoGAN); otherwise code 0 is fully unsupervised.
     """
     nets = {
-        "default": {"z_dim": 16, "g_channels": (64, 32, 16, 8, 4), "g_fc": 0, "d_channels": (16, 32, 64, 64),
-                    "d_fc": 128, "q_hidden": 64},
-        "tiny": {"z_dim": 4, "g_channels": (16, 8, 4), "g_fc": 0, "d_channels": (8, 16), "d_fc": 32, "q_hidden": 16},
+        "default": {"arch": "mlp", "z_dim": 16, "g_hidden": (256, 512), "d_hidden": (512, 256), "q_hidden": 64,
+                    "lr_g": 5e-4},
+        "conv": {"arch": "dcgan", "z_dim": 16, "g_channels": (64, 32, 16, 8, 4), "g_fc": 0,
+                 "d_channels": (16, 32, 64, 64), "d_fc": 128, "q_hidden": 64, "lr_g": 1e-3},
+        "tiny": {"arch": "mlp", "z_dim": 4, "g_hidden": (32,), "d_hidden": (32,), "q_hidden": 16, "lr_g": 5e-4},
     }
     if size not in nets:
         raise MatganError(f"unknown model size {size!r}: expected {', '.join(nets)}")
-    return {"data_shape": (1, n_bins), "n_cat": n_classes, "n_cont": n_cont, "arch": "dcgan",
-            "supervised_cat": True, "lambda_cont": 1.0, "lr": 2e-4, "lr_g": 1e-3, **nets[size]}
+    if size == "conv" and n_bins % 32:
+        raise MatganError(f"the conv model needs a multiple of 32 bins, got {n_bins}")
+    return {"data_shape": (1, n_bins), "n_cat": n_classes, "n_cont": n_cont, "supervised_cat": True,
+            "supervised_cont": int(supervise_peak), "lambda_cont": 1.0, "lr": 2e-4, **nets[size]}
+
+
+def peak_scale(peak_hz: np.ndarray) -> tuple[float, float]:
+    """(low, high) Hz that code values -1 and +1 stand for when the peak code is supervised."""
+    return float(np.min(peak_hz)), float(np.max(peak_hz))
 
 
 def spectra_dataset(path: str | os.PathLike, db_range: float = DB_RANGE):
-    """A spectra HDF5 file as a torch dataset of (spectrum (1, L) in [-1, 1], class) and its file info.
+    """A spectra HDF5 file as a torch dataset and its file contents.
 
     Returns
     -------
-    dataset : `matgan.core.data.TensorPairs`.
+    dataset : items (spectrum (1, L) float32 in [-1, 1], class int64, peak code (1,) float32 in
+        [-1, 1]: the measured peak frequency mapped linearly from `peak_scale` onto [-1, 1]).
     arrays, attrs : the file's contents (see `matgan.vibration.dataset`).
     """
     import torch
-
-    from matgan.core.data import TensorPairs
+    from torch.utils.data import TensorDataset
 
     arrays, attrs = read_spectra(path)
     x = torch.from_numpy(spectra.to_gan_scale(arrays["spectra"], db_range))[:, None]
-    return TensorPairs(x, torch.from_numpy(arrays["class"].astype(np.int64))), arrays, attrs
+    peak_hz = arrays["peak_hz"] if "peak_hz" in arrays else spectra.dominant_peak(arrays["spectra"], arrays["freqs"])
+    lo, hi = peak_scale(peak_hz)
+    code = 2 * (np.asarray(peak_hz, np.float64) - lo) / max(hi - lo, 1e-9) - 1
+    dataset = TensorDataset(x, torch.from_numpy(arrays["class"].astype(np.int64)),
+                            torch.from_numpy(code.astype(np.float32))[:, None])
+    return dataset, arrays, attrs
 
 
 def spectrum_meta(arrays: dict, attrs: dict, source: str | os.PathLike, db_range: float = DB_RANGE) -> dict:
@@ -98,16 +117,18 @@ def model_spectra(samples, meta: dict) -> np.ndarray:
 
 def train(spectra_path: str | os.PathLike, out_dir: str | os.PathLike, *, steps: int = 3000, batch_size: int = 64,
           seed: int = 0, device: str = "auto", resume: bool = False, overwrite: bool = False, n_cont: int = 1,
-          size: str = "default", ema_decay: float = 0.999, calibration_samples: int = 64,
-          progress: bool = True) -> dict[str, Any]:
+          size: str = "default", supervise_peak: bool = True, ema_decay: float = 0.995,
+          calibration_samples: int = 64, progress: bool = True) -> dict[str, Any]:
     """Train the spectra InfoGAN on a spectra file, calibrate its peak code, write `model.pt`.
 
     Parameters
     ----------
     spectra_path : a spectra HDF5 file (`matgan vibration synth` / `spectra`).
-    out_dir : run folder (config.json, metrics.jsonl, samples/, last.pt, model.pt, calibration.png).
+    out_dir : run folder (config.json, metrics.jsonl, samples/, last.pt, best.pt, model.pt,
+        calibration.png). Every steps/20 steps the peak control (|Spearman rho| of code 0 against the
+        generated peak) is measured; the best step is the one calibrated and written to model.pt.
     steps, batch_size, seed, device, resume, overwrite : as for the core Trainer.
-    n_cont, size : see `infogan_config`.
+    n_cont, size, supervise_peak : see `infogan_config`.
     ema_decay : generator EMA decay (0: off); sampling uses the EMA generator.
     calibration_samples : noise draws per code value and class in the calibration sweep.
 
@@ -115,7 +136,7 @@ def train(spectra_path: str | os.PathLike, out_dir: str | os.PathLike, *, steps:
     -------
     The trainer's summary plus `calibration` (see `generate.Calibration.summary`) and `model`.
     """
-    from matgan.core.checkpoint import save_variant
+    from matgan.core.checkpoint import read_checkpoint, restore_variant, save_variant
     from matgan.core.trainer import TrainConfig, Trainer, seed_everything
     from matgan.core.variants import build_variant
     from matgan.vibration.generate import calibrate_variant, plot_calibration
@@ -123,17 +144,20 @@ def train(spectra_path: str | os.PathLike, out_dir: str | os.PathLike, *, steps:
     dataset, arrays, attrs = spectra_dataset(spectra_path)
     meta = spectrum_meta(arrays, attrs, spectra_path)
     n_bins = meta["spectrum"]["n_bins"]
-    divisor = 32 if size == "default" else 8
-    if n_bins % divisor:
-        raise MatganError(f"{spectra_path}: {n_bins} bins; the {size} model needs a multiple of {divisor}")
     seed_everything(seed)
-    variant = build_variant("infogan", infogan_config(n_bins, len(meta["class_names"]), n_cont, size))
+    variant = build_variant("infogan", infogan_config(n_bins, len(meta["class_names"]), n_cont, size,
+                                                     supervise_peak))
     config = TrainConfig(steps=steps, batch_size=min(batch_size, len(dataset)), seed=seed, device=device,
                          ema_decay=ema_decay, log_every=50, sample_every=max(steps // 4, 100),
-                         checkpoint_every=max(steps // 10, 100), progress=progress)
+                         checkpoint_every=max(steps // 10, 100), eval_every=max(steps // 20, 50), progress=progress)
+    # GAN training on spectra can collapse late; best.pt keeps the step whose peak code worked best
     trainer = Trainer(variant, dataset, config, out_dir, resume=resume, overwrite=overwrite, meta=meta,
-                      preview=_preview(meta))
+                      preview=_preview(meta), evaluate=_peak_control(meta, seed), best_metric="peak_rho",
+                      best_mode="max")
     summary = trainer.fit()
+    payload = read_checkpoint(Path(out_dir) / "best.pt", "infogan")
+    restore_variant(variant, payload)
+    summary["best_step"] = payload["step"]
     variant.to("cpu").eval()
     calibration = calibrate_variant(variant, meta, samples_per_code=calibration_samples, seed=seed)
     meta = dict(meta, calibration=calibration.to_dict())
@@ -143,6 +167,24 @@ def train(spectra_path: str | os.PathLike, out_dir: str | os.PathLike, *, steps:
     summary["calibration"] = calibration.summary()
     summary["model"] = str(out / "model.pt")
     return summary
+
+
+def _peak_control(meta: dict, seed: int, n: int = 512):
+    """Evaluation during training: |Spearman rho| between code 0 and the generated peak, in [0, 1]."""
+
+    def evaluate(variant) -> dict[str, float]:
+        import torch
+        from scipy import stats
+
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            cont = variant.uniform(n, variant.config.n_cont, generator=generator)
+            peaks = spectra.dominant_peak(model_spectra(variant.sample(n, generator=generator, cont=cont), meta),
+                                          model_freqs(meta))
+        rho = stats.spearmanr(cont[:, 0].cpu().numpy(), peaks)[0]
+        return {"peak_rho": float(abs(rho)) if np.isfinite(rho) else 0.0}
+
+    return evaluate
 
 
 def _preview(meta: dict):
