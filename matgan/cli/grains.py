@@ -189,7 +189,8 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
               help="CycleGAN checkpoint (model.pt from `grains train`); default: the shipped model")
 @click.option("--pixel-size", type=click.FloatRange(min=0, min_open=True), default=None,
               help="micrometres per pixel (gives ASTM E112 G numbers)")
-@click.option("--tile", type=click.IntRange(64), default=512, show_default=True, help="tile side in px")
+@click.option("--tile", type=click.IntRange(64), default=1024, show_default=True,
+              help="tile side in px (memory grows with it; the image size does not matter)")
 @click.option("--overlap", type=click.IntRange(0), default=64, show_default=True, help="tile overlap in px")
 @click.option("--min-area", type=click.IntRange(1), default=12, show_default=True,
               help="grains smaller than this (px) are merged into a neighbour")

@@ -15,34 +15,91 @@ import numpy as np
 from matgan.errors import MatganError
 
 
-def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, min_area: int = 12,
-                         close_radius: int = 1) -> np.ndarray:
+def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, low: float = 0.3, min_area: int = 12,
+                         close_radius: int = 1, max_gap: int = 10) -> np.ndarray:
     """Grain labels from a boundary probability (or darkness) map.
 
     Parameters
     ----------
     boundary_prob : (H, W) float in [0, 1]
         1 = certainly boundary, 0 = certainly grain.
-    threshold : pixels above it are boundary.
-    min_area : grains smaller than this (px) are merged into the neighbour they touch most.
+    threshold, low : hysteresis thresholds: pixels above `threshold` are boundary, and so are pixels
+        above `low` connected to them (weak stretches of a boundary survive).
+    min_area : grains smaller than this (px) are merged into a neighbour.
     close_radius : morphological closing radius in px that bridges small gaps before thinning.
+    max_gap : dangling boundary ends (of branches at least 6 px long) are extended along their
+        direction by up to this many px when that reaches another boundary (0 = off).
 
     Returns
     -------
     (H, W) int32 labels, 1..K per grain, 0 on one-pixel-wide (4-separating) boundaries.
     """
     import cv2
+    from skimage.filters import apply_hysteresis_threshold
 
     prob = np.asarray(boundary_prob, dtype=np.float32)
     if prob.ndim != 2:
         raise MatganError(f"boundary map must be 2-D, got shape {prob.shape}")
-    mask = (prob > threshold).astype(np.uint8)
+    if low < threshold:
+        mask = apply_hysteresis_threshold(prob, low, threshold).astype(np.uint8)
+    else:
+        mask = (prob > threshold).astype(np.uint8)
     if close_radius > 0:
         k = 2 * close_radius + 1
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     skeleton = thin(mask)
+    if max_gap > 0:
+        skeleton = link_gaps(skeleton, max_gap)
     _, labels = cv2.connectedComponents((skeleton == 0).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
     return merge_small_grains(labels, min_area)
+
+
+def link_gaps(skeleton: np.ndarray, max_gap: int = 10, min_branch: int = 6) -> np.ndarray:
+    """Close gaps in a one-pixel boundary skeleton (uint8 0/1): extend dangling ends straight ahead.
+
+    A broken boundary merges two grains, so each end of a branch at least `min_branch` px long
+    (shorter ones are spurs) is continued along its last `min_branch` px for up to `max_gap` px;
+    the extension is drawn only if it meets another boundary pixel or the image edge.
+    """
+    import cv2
+
+    sk = (np.asarray(skeleton) > 0).astype(np.uint8)
+    h, w = sk.shape
+    neighbours = cv2.filter2D(sk, -1, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT) - sk
+    for y, x in np.argwhere((sk > 0) & (neighbours == 1)):
+        path = _walk_back(sk, int(y), int(x), min_branch)
+        if len(path) <= min_branch:
+            continue
+        dy, dx = y - path[-1][0], x - path[-1][1]
+        norm = float(np.hypot(dy, dx))
+        if norm == 0:
+            continue
+        own = set(path)
+        for step in range(2, max_gap + 1):
+            ty, tx = int(round(y + dy / norm * step)), int(round(x + dx / norm * step))
+            if not (0 <= ty < h and 0 <= tx < w):
+                cv2.line(sk, (int(x), int(y)), (min(max(tx, 0), w - 1), min(max(ty, 0), h - 1)), 1, 1)
+                break
+            window = sk[max(ty - 1, 0):ty + 2, max(tx - 1, 0):tx + 2]
+            hits = [(max(ty - 1, 0) + a, max(tx - 1, 0) + b) for a, b in zip(*np.nonzero(window))]
+            if any(p not in own and max(abs(p[0] - y), abs(p[1] - x)) > 1 for p in hits):
+                cv2.line(sk, (int(x), int(y)), (tx, ty), 1, 1)
+                break
+    return sk
+
+
+def _walk_back(sk: np.ndarray, y: int, x: int, steps: int) -> list[tuple[int, int]]:
+    """Pixels of the branch that ends at (y, x), up to `steps` px back or to a junction."""
+    path = [(y, x)]
+    for _ in range(steps):
+        cy, cx = path[-1]
+        y0, x0 = max(cy - 1, 0), max(cx - 1, 0)
+        nxt = [(y0 + a, x0 + b) for a, b in zip(*np.nonzero(sk[y0:cy + 2, x0:cx + 2]))
+               if (y0 + a, x0 + b) not in path]
+        if len(nxt) != 1:
+            break
+        path.append(nxt[0])
+    return path
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
