@@ -50,9 +50,11 @@ def train() -> None:
 @device_option
 @precision_option
 @click.option("--ema", type=float, default=0.0, show_default=True, help="generator EMA decay (0: off)")
+@click.option("--checkpoint-every", type=int, default=200, show_default=True, help="steps between checkpoints")
 @resume_option
 @overwrite_option
-def toy_train(variant, modes, samples, out, steps, batch_size, seed, device, precision, ema, resume, overwrite):
+def toy_train(variant, modes, samples, out, steps, batch_size, seed, device, precision, ema, checkpoint_every, resume,
+              overwrite):
     """Train VARIANT on points from MODES Gaussians; prints a JSON summary with the mode coverage."""
     import torch
 
@@ -65,7 +67,8 @@ def toy_train(variant, modes, samples, out, steps, batch_size, seed, device, pre
     seed_everything(seed)
     model = build_variant(variant, toy_variant_config(variant, modes))
     config = TrainConfig(steps=steps or 1000, batch_size=batch_size or 128, seed=seed, device=device,
-                         precision=precision, ema_decay=ema, log_every=50, sample_every=0, checkpoint_every=200)
+                         precision=precision, ema_decay=ema, log_every=50, sample_every=0,
+                         checkpoint_every=checkpoint_every)
     trainer = Trainer(model, TensorPairs(points, labels), config, out, resume=resume, overwrite=overwrite,
                       meta={"domain": "toy", "modes": modes}, preview=_scatter_preview(points))
     summary = trainer.fit()
@@ -73,6 +76,37 @@ def toy_train(variant, modes, samples, out, steps, batch_size, seed, device, pre
         summary["mode_stats"] = mode_statistics(model.sample(2000, generator=torch.Generator().manual_seed(seed)).cpu(),
                                                 centres)
         echo_json(summary)
+
+
+@train.command("sample")
+@click.argument("checkpoint", type=click.Path())
+@click.option("-n", "n", type=int, default=1000, show_default=True)
+@seed_option
+@out_option(required=True, help="output .npz (a scatter .png is written beside it)")
+@overwrite_option
+def toy_sample(checkpoint, n, seed, out, overwrite):
+    """Draw N points from a toy CHECKPOINT; prints the mode statistics as JSON."""
+    import io
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from matgan.core.checkpoint import load_variant
+    from matgan.core.data import gaussian_mixture
+    from matgan.io import check_writable, write_bytes
+
+    out = Path(out)
+    check_writable([out, out.with_suffix(".png")], overwrite)
+    model, payload = load_variant(checkpoint)
+    modes = int(payload["meta"].get("modes", 8))
+    points, centres = gaussian_mixture(4096, modes, seed=int(payload["train_config"].get("seed", 0)))
+    samples = model.sample(n, generator=torch.Generator().manual_seed(seed)).float().cpu()
+    buffer = io.BytesIO()
+    np.savez(buffer, points=samples.numpy(), centres=centres.numpy())
+    write_bytes(out, buffer.getvalue(), overwrite)
+    _scatter_preview(points)(model, None, torch.Generator().manual_seed(seed), out.with_suffix(".png"))
+    echo_json(mode_statistics(samples, centres))
 
 
 def mode_statistics(samples, centres, radius: float = 0.3) -> dict:
