@@ -139,7 +139,7 @@ def test_two_process_gloo_training_stage(tmp_path):
         options = { steps = 4, batch-size = 16, samples = 256, device = "cpu", out = "{stage_dir}/run" }
         outputs = ["{stage_dir}/run/last.pt"]
     """))
-    output = run(path, tmp_path / "run", "--gpus", "2")
+    run(path, tmp_path / "run", "--gpus", "2")
     config = json.loads((tmp_path / "run" / "train" / "run" / "config.json").read_text())
     assert config["world_size"] == 2
     log = (tmp_path / "run" / "train" / "log.txt").read_text()
