@@ -1,7 +1,8 @@
 """From a boundary-probability map to grains, and tiled CycleGAN inference for images of any size.
 
-Post-processing (shared by every method): threshold -> close small gaps -> thin to one-pixel
-boundaries -> label 4-connected grains -> merge specks below a minimum area into a neighbour.
+Post-processing (shared by every method): hysteresis threshold -> close small gaps -> thin to
+one-pixel boundaries -> extend dangling ends to close gaps -> label 4-connected grains -> merge
+specks below a minimum area into a neighbour.
 Tiled inference: overlapping tiles, each weighted by a ramp window, summed and normalised, so
 seams are invisible and memory is bounded by the tile, not the image.
 """
