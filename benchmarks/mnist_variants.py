@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--classifier", default=str(ROOT / "runs" / "bench-mnist-classifier"))
     parser.add_argument("--out", default=None, help="run folder (default runs/bench-mnist-MODEL[-PRIOR])")
     parser.add_argument("--samples", type=int, default=10000)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out up to --steps (train_cpu_s then counts this slice only)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -51,8 +53,8 @@ def main() -> None:
     classifier = load_classifier(args.classifier)  # fail before training, not after
     wall, cpu = time.perf_counter(), time.process_time()
     summary = train_model(args.model, out, args.data_dir, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                          device="cpu", prior=args.prior, overwrite=True, ema_decay=args.ema, sample_every=500,
-                          progress=False)
+                          device="cpu", prior=args.prior, overwrite=not args.resume, resume=args.resume,
+                          ema_decay=args.ema, sample_every=500, progress=False)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 
     variant, payload = load_run(out)
@@ -62,6 +64,7 @@ def main() -> None:
     write_image(out / "sample.png", picture)
 
     row = {"model": args.model, "prior": args.prior if args.model == "aae" else None, "steps": summary["step"],
+           "resumed": args.resume,
            "batch_size": payload["train_config"]["batch_size"], "ema": args.ema, "threads": args.threads,
            "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1),
            "samples_per_s": round(summary["samples_per_s"], 1), "metrics": metrics, "targets": []}
