@@ -234,7 +234,9 @@ def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, mult
                 out[y:y + th, x:x + tw] += result * window
                 weight[y:y + th, x:x + tw] += window
                 bar.update(1)
-    out /= np.maximum(weight, 1e-8)
+    np.maximum(weight, 1e-8, out=weight)
+    out /= weight
+    del weight
     return out[:h, :w]
 
 
@@ -319,8 +321,11 @@ class GrainSegmenter:
         """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1]."""
         gray = np.asarray(gray, dtype=np.float32)
         self.calibrate(gray)
-        virtual = tiled_apply(gray, self._forward, tile, overlap, self.multiple, progress)
-        return np.clip((1.0 - virtual) / 2.0, 0.0, 1.0)
+        prob = tiled_apply(gray, self._forward, tile, overlap, self.multiple, progress)
+        # in place: virtual (-1 boundary .. 1 grain) -> boundary probability, no image-sized copies
+        np.subtract(1.0, prob, out=prob)
+        prob *= 0.5
+        return np.clip(prob, 0.0, 1.0, out=prob)
 
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12) -> np.ndarray:
         """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1]."""
