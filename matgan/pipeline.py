@@ -25,11 +25,17 @@ A pipeline file::
     inputs = ["{run}/synth/virtual.h5"]
     outputs = ["{stage_dir}/run/last.pt"]
 
-Placeholders: {run} (the run folder), {stage_dir} (run/<stage name>), {config_dir} (the TOML's
-folder), and the [vars]. A stage is skipped when its record (`<stage_dir>/stage.json`) says it
-completed with the same hash of command, arguments and input contents, and its outputs exist.
-Otherwise it runs in a subprocess with its log in `<stage_dir>/log.txt`; a training stage whose
-run folder holds a `last.pt` from an unfinished attempt is continued with `--resume`.
+A stage may also give whole command lines: `command = "matgan grains synth -n 200 -o {out}/v.h5"`,
+or several in `commands = [...]`; lines that do not start with `matgan` run as plain programs
+(e.g. `cp`, `python benchmarks/x.py`). `needs = ["synth"]` makes a stage rerun whenever a stage it
+needs ran again.
+
+Placeholders: {run} (the run folder; {out} is the same), {stage_dir} (run/<stage name>),
+{config_dir} (the TOML's folder), the [vars] and any other key of [pipeline]. A stage is skipped
+when its record (`<stage_dir>/stage.json`) says it completed with the same hash of commands, input
+contents and needed stages' runs, and its outputs exist. Otherwise it runs in a subprocess with its
+log in `<stage_dir>/log.txt`; a training stage whose run folder (its `--out`/`-o`) holds a `last.pt`
+from an unfinished attempt is continued with `--resume`.
 """
 
 from __future__ import annotations
@@ -61,21 +67,34 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 @dataclass
 class Stage:
     name: str
-    command: list[str]
-    args: list[str]
+    commands: list[list[str]]  # each a matgan argument list (after "matgan") or, if external, a program's argv
+    external: list[bool]
     inputs: list[Path]
     outputs: list[Path]
+    needs: list[str]
     train: bool
     stage_dir: Path
     run_dir: Path | None = None  # the training run folder (its --out), for --resume
     env: dict[str, str] = field(default_factory=dict)
 
-    def argv(self, gpus: int, resume: bool) -> list[str]:
-        launcher = [sys.executable, "-m", "matgan"]
-        if self.train and gpus > 1:
-            launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
-                        "-m", "matgan"]
-        return launcher + self.command + self.args + (["--resume"] if resume else [])
+    def argvs(self, gpus: int, resume: bool) -> list[list[str]]:
+        """The full command lines to execute, launcher included."""
+        lines = []
+        for words, external in zip(self.commands, self.external):
+            if external:
+                lines.append(words)
+                continue
+            launcher = [sys.executable, "-m", "matgan"]
+            if self.train and gpus > 1:
+                launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                            f"--nproc_per_node={gpus}", "-m", "matgan"]
+            extra = ["--resume"] if resume and self.train else []
+            lines.append(launcher + [w for w in words if not (extra and w == "--overwrite")] + extra)
+        return lines
+
+    def shown(self) -> str:
+        return " && ".join(shlex.join((["matgan"] if not ext else []) + words)
+                           for words, ext in zip(self.commands, self.external))
 
 
 @dataclass
@@ -130,36 +149,66 @@ def load_pipeline(path: str | os.PathLike, out: str | os.PathLike | None = None)
     head = data.get("pipeline", {})
     name = head.get("name", path.stem)
     run = Path(out or head.get("out") or Path("runs") / name)
-    variables = {k: str(v) for k, v in data.get("vars", {}).items()}
-    variables.update(run=str(run), config_dir=str(path.parent.resolve()))
+    variables = {k: str(v) for k, v in head.items() if k not in ("name", "out") and not isinstance(v, dict)}
+    variables.update({k: str(v) for k, v in data.get("vars", {}).items()})
+    variables.update(run=str(run), out=str(run), config_dir=str(path.parent.resolve()))
     raw_stages = data.get("stage", [])
     if not raw_stages:
         raise MatganError(f"{path}: no [[stage]] entries")
-    stages, seen = [], set()
+    stages: list[Stage] = []
     for i, raw in enumerate(raw_stages):
-        where = f"{path}: stage {i + 1}"
-        unknown = set(raw) - {"name", "command", "args", "options", "inputs", "outputs", "train", "env"}
-        if unknown:
-            raise MatganError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        if "name" not in raw or "command" not in raw:
-            raise MatganError(f"{where}: needs a name and a command")
-        stage_name = raw["name"]
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", stage_name) or stage_name in seen:
-            raise MatganError(f"{where}: stage name {stage_name!r} is not a unique plain name")
-        seen.add(stage_name)
-        stage_dir = run / stage_name
-        local = dict(variables, stage_dir=str(stage_dir))
-        options = _substitute(raw.get("options", {}), local, where)
-        args = [str(a) for a in _substitute(raw.get("args", []), local, where)] + _options_to_args(options)
-        command = raw["command"].split() if isinstance(raw["command"], str) else list(raw["command"])
-        run_dir = Path(options["out"]) if raw.get("train") and "out" in options else None
-        stages.append(Stage(
-            name=stage_name, command=command, args=args,
-            inputs=[Path(p) for p in _substitute(raw.get("inputs", []), local, where)],
-            outputs=[Path(p) for p in _substitute(raw.get("outputs", []), local, where)],
-            train=bool(raw.get("train", False)), stage_dir=stage_dir, run_dir=run_dir,
-            env={k: str(v) for k, v in _substitute(raw.get("env", {}), local, where).items()}))
+        stages.append(_parse_stage(raw, f"{path}: stage {i + 1}", run, variables, [s.name for s in stages]))
     return Pipeline(name=name, path=path, run=run, stages=stages)
+
+
+MATGAN_GROUPS = ("grains", "vibration", "mnist", "pipeline", "toy")
+STAGE_KEYS = {"name", "command", "commands", "args", "options", "inputs", "outputs", "needs", "train", "env"}
+
+
+def _parse_stage(raw: dict[str, Any], where: str, run: Path, variables: dict[str, str], earlier: list[str]) -> Stage:
+    unknown = set(raw) - STAGE_KEYS
+    if unknown:
+        known = ", ".join(sorted(STAGE_KEYS))
+        raise MatganError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {known})")
+    if "name" not in raw or not ("command" in raw or "commands" in raw):
+        raise MatganError(f"{where}: needs a name and a command")
+    name = raw["name"]
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in earlier:
+        raise MatganError(f"{where}: stage name {name!r} is not a unique plain name")
+    needs = list(raw.get("needs", []))
+    unknown_needs = [n for n in needs if n not in earlier]
+    if unknown_needs:
+        raise MatganError(f"{where}: needs {', '.join(unknown_needs)}, which is not an earlier stage")
+    stage_dir = run / name
+    local = dict(variables, stage_dir=str(stage_dir))
+    options = _substitute(raw.get("options", {}), local, where)
+    args = [str(a) for a in _substitute(raw.get("args", []), local, where)] + _options_to_args(options)
+    lines = raw["commands"] if "commands" in raw else [raw["command"]]
+    commands, external = [], []
+    for line in lines:
+        words = shlex.split(_substitute(line, local, where)) if isinstance(line, str) else [
+            str(w) for w in _substitute(line, local, where)]
+        if not words:
+            raise MatganError(f"{where}: empty command")
+        if words[0] == "matgan":
+            words = words[1:]
+            is_matgan = True
+        else:  # the short form `command = "grains synth"`, or a plain program such as cp
+            is_matgan = words[0] in MATGAN_GROUPS
+        commands.append(words + (args if "command" in raw and is_matgan else []))
+        external.append(not is_matgan)
+    train = bool(raw.get("train", False))
+    run_dir = None
+    if train:
+        words = commands[0]
+        for flag in ("--out", "-o"):
+            if flag in words and words.index(flag) + 1 < len(words):
+                run_dir = Path(words[words.index(flag) + 1])
+    return Stage(name=name, commands=commands, external=external,
+                 inputs=[Path(p) for p in _substitute(raw.get("inputs", []), local, where)],
+                 outputs=[Path(p) for p in _substitute(raw.get("outputs", []), local, where)],
+                 needs=needs, train=train, stage_dir=stage_dir, run_dir=run_dir,
+                 env={k: str(v) for k, v in _substitute(raw.get("env", {}), local, where).items()})
 
 
 def _hash_path(path: Path, digest) -> None:
@@ -179,17 +228,23 @@ def _hash_path(path: Path, digest) -> None:
 def stage_hash(stage: Stage) -> str:
     """Hash of what decides a stage's result: its command, arguments and the content of its inputs."""
     digest = hashlib.sha256()
-    digest.update(json.dumps({"command": stage.command, "args": stage.args, "env": stage.env}).encode())
+    digest.update(json.dumps({"commands": stage.commands, "env": stage.env}).encode())
     for path in stage.inputs:
         _hash_path(path, digest)
+    for needed in stage.needs:  # a needed stage that ran again (new token) makes this one rerun
+        digest.update(_record_at(stage.stage_dir.parent / needed).get("token", "never").encode())
     return digest.hexdigest()
 
 
-def _record(stage: Stage) -> dict[str, Any]:
+def _record_at(stage_dir: Path) -> dict[str, Any]:
     try:
-        return json.loads((stage.stage_dir / "stage.json").read_text())
+        return json.loads((stage_dir / "stage.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _record(stage: Stage) -> dict[str, Any]:
+    return _record_at(stage.stage_dir)
 
 
 def decide(stage: Stage, forced: bool = False) -> tuple[str, str]:
@@ -263,29 +318,34 @@ def run_stage(stage: Stage, gpus: int, resume: bool) -> dict[str, Any]:
     stage.stage_dir.mkdir(parents=True, exist_ok=True)
     record = {"stage": stage.name, "hash": digest, "completed": False, "started": time.time()}
     write_text(stage.stage_dir / "stage.json", json.dumps(record, indent=2))
-    argv = stage.argv(gpus, resume)
     log_path = stage.stage_dir / "log.txt"
     env = {**os.environ, **stage.env, "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
     output: list[str] = []
+    argvs = stage.argvs(gpus, resume)
     with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"$ {shlex.join(argv)}\n")
-        log.flush()
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-                                   bufsize=1)
-        assert process.stdout is not None
-        for line in process.stdout:
-            log.write(line)
-            output.append(line)
-        code = process.wait()
+        for argv in argvs:
+            log.write(f"$ {shlex.join(argv)}\n")
+            log.flush()
+            try:
+                process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                           text=True, bufsize=1)
+            except OSError as exc:
+                raise MatganError(f"stage {stage.name}: cannot start {argv[0]} ({exc.strerror})") from None
+            assert process.stdout is not None
+            for line in process.stdout:
+                log.write(line)
+                output.append(line)
+            code = process.wait()
+            if code != 0:
+                tail = "".join(output).strip().splitlines()[-1:] or ["(no output)"]
+                raise MatganError(f"stage {stage.name} failed (exit {code}): {tail[0][:300]}; log: {log_path}")
     seconds = time.perf_counter() - start
-    if code != 0:
-        tail = "".join(output).strip().splitlines()[-1:] or ["(no output)"]
-        raise MatganError(f"stage {stage.name} failed (exit {code}): {tail[0][:300]}; log: {log_path}")
     missing = [str(p) for p in stage.outputs if not p.exists()]
     if missing:
         raise MatganError(f"stage {stage.name} finished but did not write {', '.join(missing)}; log: {log_path}")
-    record.update(completed=True, seconds=round(seconds, 2), argv=argv,
+    token = hashlib.sha256(f"{digest}{time.time_ns()}".encode()).hexdigest()[:16]
+    record.update(completed=True, token=token, seconds=round(seconds, 2), commands=argvs,
                   result=_headline(_last_json("".join(output))), outputs=[str(p) for p in stage.outputs])
     write_text(stage.stage_dir / "stage.json", json.dumps(record, indent=2))
     return record
@@ -340,7 +400,7 @@ def run_pipeline(pipeline: Pipeline, from_stage: str | None = None, gpus: int = 
             echo(f"[{stage.name}] skipped: {reason}")
             continue
         echo(f"[{stage.name}] {'resuming' if action == 'resume' else 'running'} ({reason}): "
-             f"matgan {shlex.join(stage.command + stage.args)}")
+             f"{stage.shown()}")
         record = run_stage(stage, gpus, resume=action == "resume")
         statuses[stage.name] = "resumed" if action == "resume" else "ran"
         echo(f"[{stage.name}] done in {record['seconds']} s")

@@ -144,3 +144,31 @@ def test_two_process_gloo_training_stage(tmp_path):
     assert config["world_size"] == 2
     log = (tmp_path / "run" / "train" / "log.txt").read_text()
     assert "--nproc_per_node=2" in log.splitlines()[0]
+
+
+def test_command_lines_needs_and_plain_programs(tmp_path):
+    path = tmp_path / "lines.toml"
+    path.write_text(textwrap.dedent("""
+        [pipeline]
+        name = "lines"
+        steps = 3
+
+        [[stage]]
+        name = "train"
+        train = true
+        command = "matgan toy train --steps {steps} --batch-size 32 --samples 256 -o {out}/train/run"
+
+        [[stage]]
+        name = "copy"
+        needs = ["train"]
+        commands = ["cp {out}/train/run/last.pt {stage_dir}/model.pt",
+                    "matgan toy sample {stage_dir}/model.pt -n 50 -o {stage_dir}/p.npz"]
+        outputs = ["{stage_dir}/model.pt", "{stage_dir}/p.npz"]
+    """))
+    out = tmp_path / "run"
+    first = run(path, out)
+    assert "[copy] running" in first and (out / "copy" / "p.npz").exists()
+    assert "[copy] skipped" in run(path, out)
+    path.write_text(path.read_text().replace("steps = 3", "steps = 4"))
+    changed = run(path, out)
+    assert "[train] running" in changed and "[copy] running (inputs or options changed)" in changed

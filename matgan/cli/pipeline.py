@@ -31,8 +31,8 @@ def run(file, dry_run, from_stage, gpus, out):
     if dry_run:
         click.echo(f"pipeline {spec.name}: run folder {spec.run}")
         for stage, action, reason in plan(spec, from_stage):
-            argv = stage.argv(gpus, action == "resume")
             click.echo(f"  {stage.name:<12} {action:<6} {reason}")
-            click.echo(f"  {'':<12} $ {shlex.join(argv)}")
+            for argv in stage.argvs(gpus, action == "resume"):
+                click.echo(f"  {'':<12} $ {shlex.join(argv)}")
         return
     run_pipeline(spec, from_stage, gpus, echo=click.echo)
