@@ -51,7 +51,7 @@ resume_option = click.option("--resume", is_flag=True, help="continue the run in
 overwrite_option = click.option("--overwrite", is_flag=True, help="replace existing outputs")
 precision_option = click.option(
     "--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
-    help="mixed precision on CUDA (ignored elsewhere)")
+    help="mixed precision: bf16 or fp16 on CUDA, bf16 also on CPU")
 
 
 def echo_json(obj) -> None:

@@ -190,7 +190,9 @@ class Trainer:
     def _setup_precision(self) -> None:
         cfg = self.config
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
-        self.use_amp = self.amp_dtype is not None and self.device.type == "cuda"
+        # bf16 autocast also runs on CPU (slower there, but it exercises the same path); fp16 needs CUDA.
+        self.use_amp = self.amp_dtype is not None and (self.device.type == "cuda" or cfg.precision == "bf16"
+                                                       and self.device.type == "cpu")
         self.variant.scalers = {}
         if self.use_amp and cfg.precision == "fp16":
             self.variant.scalers = {g: torch.amp.GradScaler("cuda") for g in self.variant.optimizers}
@@ -303,7 +305,7 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def _autocast(self):
         if self.use_amp:
-            return torch.autocast("cuda", dtype=self.amp_dtype)
+            return torch.autocast(self.device.type, dtype=self.amp_dtype)
         return contextlib.nullcontext()
 
     def _batches(self):

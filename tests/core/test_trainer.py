@@ -196,3 +196,14 @@ def test_torchrun_two_processes_gloo_writes_one_checkpoint(tmp_path):
     assert json.loads((out / "config.json").read_text())["world_size"] == 2
     assert read_checkpoint(out / "last.pt")["step"] == 6
     assert sorted(p.name for p in out.glob("*.pt")) == ["last.pt"]
+
+
+def test_bf16_autocast_path_trains_with_finite_losses(tmp_path):
+    config = {"data_shape": (1, 16, 16), "z_dim": 8, "g_channels": (16, 8), "d_channels": (8, 16)}
+    seed_everything(0)
+    model = build_variant("dcgan", config)
+    data = TensorPairs(torch.rand(64, 1, 16, 16) * 2 - 1)
+    cfg = TrainConfig(steps=3, batch_size=16, precision="bf16", device="cpu", progress=False, sample_every=0)
+    summary = Trainer(model, data, cfg, tmp_path / "run").fit()
+    assert summary["step"] == 3 and all(v == v for v in summary["losses"].values())
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # weights stay fp32 under autocast
