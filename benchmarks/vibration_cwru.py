@@ -11,17 +11,14 @@ vibration_quality.py. About 15 minutes on 2 CPU cores at the default 3000 steps.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 from matgan.vibration.dataset import cwru_dataset, write_spectra
-from matgan.vibration.evaluate import evaluate_model
-from matgan.vibration.gan import load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from vibration_quality import table  # noqa: E402
+from vibration_quality import report  # noqa: E402
 
 
 def main() -> None:
@@ -42,12 +39,7 @@ def main() -> None:
         print(f"{path}: {arrays['spectra'].shape[0]} spectra", file=sys.stderr)
     subprocess.run(["matgan", "vibration", "train", str(train_h5), "--steps", str(args.steps), "--seed",
                     str(args.seed), "--out", str(out / "run"), "--overwrite"], check=True)
-    variant, meta = load_model(out / "run")
-    scores = evaluate_model(variant, meta, test_h5, n=2000, seed=args.seed)
-    scores["df_hz"] = meta["spectrum"]["df_hz"]
-    print(json.dumps(scores, default=float))
-    print()
-    print(table(scores))
+    report(out / "run", test_h5, seed=args.seed)
 
 
 if __name__ == "__main__":

@@ -55,11 +55,18 @@ def main() -> None:
             real = Path(tmp) / "real.h5"
             arrays, attrs = synth_dataset(4000, options=SpectrumOptions(n_bins=meta["spectrum"]["n_bins"]), seed=12345)
             write_spectra(real, arrays, attrs)
-        scores = evaluate_model(variant, meta, real, n=args.n, seed=args.seed)
+        report(args.model, real, args.n, args.seed)
+
+
+def report(model, real, n: int = 2000, seed: int = 0) -> dict:
+    """Score `model` against the real spectra file `real`; print the JSON and the markdown table."""
+    variant, meta = load_model(model)
+    scores = evaluate_model(variant, meta, real, n=n, seed=seed)
     scores["df_hz"] = meta["spectrum"]["df_hz"]
     print(json.dumps(scores, default=float))
     print()
     print(table(scores))
+    return scores
 
 
 if __name__ == "__main__":
