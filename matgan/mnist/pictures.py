@@ -141,9 +141,10 @@ def _aae(variant, meta: dict, n: int, digit: int | None, seed: int, test_images,
     test_z = torch.cat([variant.encode(x) for x in digits_to_tensor(test_images).split(500)]).cpu().numpy()
     draws = variant.sample_prior(len(test_z), None, generator).cpu().numpy()
     fig, (ax_scatter, ax_grid) = plt.subplots(1, 2, figsize=(12, 6))
-    ax_scatter.scatter(draws[:, 0], draws[:, 1], s=1, c="0.8", label="prior draws")
     points = ax_scatter.scatter(test_z[:, 0], test_z[:, 1], s=1, c=test_labels, cmap="tab10", vmin=-0.5,
                                 vmax=9.5)
+    ax_scatter.scatter(draws[:, 0], draws[:, 1], s=1, c="k", alpha=0.1, label="prior draws (black)")
+    ax_scatter.legend(loc="upper right", markerscale=6)
     fig.colorbar(points, ax=ax_scatter, ticks=range(NUM_DIGITS), label="digit")
     ax_scatter.set(title=f"test digits in the latent (prior: {prior})", xlabel="z[0]", ylabel="z[1]")
     ax_scatter.set_aspect("equal", "datalim")
