@@ -141,7 +141,8 @@ def spectra_command(files, file_fs, rate, segment, hop, channel, portion, bins, 
 @click.argument("spectra_file", type=click.Path())
 @steps_option
 @batch_size_option
-@out_option(required=True, help="run folder")
+@click.option("--out", "-o", "out", type=click.Path(), default="runs/vibration", show_default=True,
+              help="run folder")
 @seed_option
 @device_option
 @click.option("--n-cont", type=int, default=1, show_default=True, help="continuous codes (code 0 is calibrated)")

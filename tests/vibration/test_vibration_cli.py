@@ -94,6 +94,10 @@ def test_synth_train_generate_evaluate_tiny(tmp_path):
     assert "calibration" in last_json(output)
     result, output = run("train", str(data), "--size", "tiny", "--steps", "6", "--out", str(run_dir))
     assert result.exit_code == 2 and "--resume" in output
+    result, output = run("train", str(data), "--size", "tiny", "--steps", "9", "--batch-size", "32",
+                         "--out", str(run_dir), "--resume")
+    assert result.exit_code == 0, output
+    assert last_json(output)["step"] == 9
     result, output = run("generate", "--model", str(run_dir), "--peak", "mid", "-n", "8", "-o",
                          str(tmp_path / "g.h5"))
     assert result.exit_code == 0, output
