@@ -307,14 +307,17 @@ def plot_spectra(path: str | os.PathLike, values: np.ndarray, freqs: np.ndarray,
             ax.axis("off")
             continue
         ax.plot(freqs, db[i], lw=0.7, color="C0")
-        for hz, label in (lines[i] if lines else []):
+        marks = lines[i] if lines else []
+        for hz, _ in marks:
             ax.axvline(hz, color="C3", ls="--", lw=0.6)
-            ax.text(hz, 0.5, label, color="C3", fontsize=6, rotation=90, va="top", ha="right")
+        if marks:  # one label for the harmonic family keeps the low-frequency corner readable
+            ax.text(marks[-1][0], 0.04, f" {marks[0][1]} {marks[0][0]:.0f} Hz x1-{len(marks)}", color="C3",
+                    fontsize=6, va="bottom", ha="left", transform=ax.get_xaxis_transform())
         if peaks is not None:
             j = int(np.argmin(np.abs(freqs - peaks[i])))
             ax.plot(freqs[j], db[i, j], "v", color="C1", ms=5)
-            ax.annotate(f"{peaks[i]:.0f} Hz", (freqs[j], db[i, j]), fontsize=7, color="C1",
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(f"peak {peaks[i]:.0f} Hz", (freqs[j], db[i, j]), fontsize=7, color="C1",
+                        xytext=(6, -10), textcoords="offset points")
         if titles:
             ax.set_title(titles[i], fontsize=8)
         ax.tick_params(labelsize=7)
