@@ -115,3 +115,16 @@ def test_evaluate_rejects_other_files(tmp_path):
     bogus.write_bytes(b"not a checkpoint")
     result, output = run("evaluate", str(bogus))
     assert result.exit_code == 2 and str(bogus) in output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-n", "0"], "-n must be at least 1"),
+    (["--classes", "normal,gear"], "unknown class"),
+    (["--fs", "-1"], "fs and duration_s must be positive"),
+    (["--bins", "4096"], "--bins 4096 needs records"),
+    (["--window", "nonsense"], "--window 'nonsense'"),
+])
+def test_synth_bad_input(tmp_path, args, message):
+    out = tmp_path / "s.h5"
+    result, output = run("synth", *args, "-o", str(out))
+    assert result.exit_code == 2 and message in output and not out.exists()

@@ -106,3 +106,12 @@ def test_dominant_peak_respects_min_hz():
     amp = np.array([[9, 1, 2, 5, 1, 1, 1, 1]], dtype=float)
     assert spectra.dominant_peak(amp, freqs)[0] == 0.0
     assert spectra.dominant_peak(amp, freqs, min_hz=15)[0] == 30.0
+
+
+def test_gear_mesh_lines():
+    config = synth.SynthConfig(duration_s=1.0, classes=("normal",), gear_teeth=20, gear_g=0.5)
+    records, params = synth.synth_signals(1, config, seed=3)
+    amp, freqs = spectra.amplitude_spectrum(records[0], config.fs, 2048)
+    mesh = 20 * params["shaft_hz"][0]
+    near = np.abs(freqs - mesh) <= 2 * freqs[1]
+    assert amp[near].max() > 0.3  # a 0.5 g line (Hann scalloping costs at most 15 %)
