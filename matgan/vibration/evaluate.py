@@ -25,6 +25,22 @@ from matgan.vibration import spectra
 from matgan.vibration.generate import PEAK_WORDS, Calibration, generate
 
 
+def code_peak_spearman(variant, meta: dict, code_index: int = 0, n: int = 512, seed: int = 0) -> float:
+    """Spearman rho between continuous code `code_index` (random, uniform in [-1, 1]) and the measured
+    peak of the generated spectra (random classes and noise); 0 when undefined (constant output)."""
+    import torch
+
+    from matgan.vibration.gan import model_freqs, model_spectra
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        cont = variant.uniform(n, variant.config.n_cont, generator=generator)
+        samples = variant.sample(n, generator=generator, cont=cont)
+    peaks = spectra.dominant_peak(model_spectra(samples, meta), model_freqs(meta))
+    rho = stats.spearmanr(cont[:, code_index].cpu().numpy(), peaks)[0]
+    return float(rho) if np.isfinite(rho) else 0.0
+
+
 def control_metrics(variant, meta: dict, n: int = 2000, n_targets: int = 20, seed: int = 0) -> dict[str, Any]:
     """Peak-control scores of a calibrated model.
 
@@ -34,17 +50,8 @@ def control_metrics(variant, meta: dict, n: int = 2000, n_targets: int = 20, see
     {low, mid, high} in [0, 1], hz_error {median, p90} in Hz (|measured - asked| over `n_targets`
     frequencies spread over the central 90 % of the learned range), range_hz.
     """
-    import torch
-
-    from matgan.vibration.gan import model_freqs, model_spectra
-
     calibration = Calibration.from_dict(meta["calibration"])
-    generator = torch.Generator().manual_seed(seed)
-    with torch.inference_mode():
-        cont = variant.uniform(n, variant.config.n_cont, generator=generator)
-        samples = variant.sample(n, generator=generator, cont=cont)
-    peaks = spectra.dominant_peak(model_spectra(samples, meta), model_freqs(meta))
-    rho = float(stats.spearmanr(cont[:, calibration.code_index].numpy(), peaks)[0])
+    rho = code_peak_spearman(variant, meta, calibration.code_index, n, seed)
     in_band = {}
     for i, word in enumerate(PEAK_WORDS):
         lo, hi = calibration.band(word)

@@ -173,16 +173,9 @@ def _peak_control(meta: dict, seed: int, n: int = 512):
     """Evaluation during training: |Spearman rho| between code 0 and the generated peak, in [0, 1]."""
 
     def evaluate(variant) -> dict[str, float]:
-        import torch
-        from scipy import stats
+        from matgan.vibration.evaluate import code_peak_spearman
 
-        generator = torch.Generator().manual_seed(seed)
-        with torch.no_grad():
-            cont = variant.uniform(n, variant.config.n_cont, generator=generator)
-            peaks = spectra.dominant_peak(model_spectra(variant.sample(n, generator=generator, cont=cont), meta),
-                                          model_freqs(meta))
-        rho = stats.spearmanr(cont[:, 0].cpu().numpy(), peaks)[0]
-        return {"peak_rho": float(abs(rho)) if np.isfinite(rho) else 0.0}
+        return {"peak_rho": abs(code_peak_spearman(variant, meta, 0, n, seed))}
 
     return evaluate
 
