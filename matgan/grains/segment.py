@@ -287,13 +287,14 @@ class GrainSegmenter:
         self.path = path
         self.net = _with_shared_norm(variant.inference_net("G_AB")).eval()
         self.multiple = 2 ** variant.config.n_down
-        torch.set_grad_enabled(False)
+        self.net.requires_grad_(False)  # inference only; never switch autograd off process-wide
 
     def _forward(self, tile):
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32) * 2 - 1)[None, None].to(self.device)
-        return self.net(x)[0, 0].float().cpu().numpy()
+        with torch.inference_mode():
+            return self.net(x)[0, 0].float().cpu().numpy()
 
     def calibrate(self, gray: np.ndarray) -> None:
         """Fix the normalisation statistics from up to four windows of `gray` (H, W) in [0, 1]."""

@@ -29,7 +29,7 @@ def _batch(name, labelled):
 
 
 def test_all_six_variants_are_registered():
-    assert set(VARIANTS) == {"gan", "dcgan", "cgan", "infogan", "aae", "cyclegan"}
+    assert {"gan", "dcgan", "cgan", "infogan", "aae", "cyclegan"} <= set(VARIANTS)
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
