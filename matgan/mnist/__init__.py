@@ -1,0 +1,1 @@
+"""MNIST: the six textbook GAN variants on the core, their evaluation classifier, scores and pictures."""
