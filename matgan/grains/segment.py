@@ -174,6 +174,19 @@ def tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list
     return [(round(i * (length - tile) / (n - 1)) // multiple) * multiple for i in range(n)]
 
 
+def _tile_side(length: int, tile: int, overlap: int, multiple: int) -> int:
+    """The smallest side <= `tile` that covers `length` with as few tiles as `tile` would need.
+
+    Equal tiles waste less: 2048 px with 1024 px tiles and 64 px overlap needs 3 tiles; 728 px
+    tiles cover it as well as 1024 px ones, with 14 % instead of 125 % more pixels computed.
+    """
+    if length <= tile:
+        return length
+    n = math.ceil((length - overlap) / (tile - overlap))
+    side = math.ceil((length + (n - 1) * overlap) / n)
+    return min(tile, -(-side // multiple) * multiple)
+
+
 def blend_window(tile_h: int, tile_w: int, overlap: int, sides: tuple[bool, bool, bool, bool]) -> np.ndarray:
     """Blending weights (tile_h, tile_w) for one tile.
 
@@ -222,7 +235,7 @@ def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, mult
     if ph or pw:  # pad once, so every tile starts on the network's stride grid
         image = np.pad(image, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
     hp, wp = image.shape
-    th, tw = min(tile, hp), min(tile, wp)
+    th, tw = _tile_side(hp, tile, overlap, multiple), _tile_side(wp, tile, overlap, multiple)
     out = np.zeros((hp, wp), np.float32)
     weight = np.zeros((hp, wp), np.float32)
     ys, xs = tile_starts(hp, th, overlap, multiple), tile_starts(wp, tw, overlap, multiple)
@@ -269,8 +282,6 @@ class GrainSegmenter:
     """
 
     def __init__(self, path=None, device: str = "cpu"):
-        import torch
-
         from matgan.core.checkpoint import load_variant
         from matgan.core.trainer import resolve_device
         from matgan.errors import CheckpointError
