@@ -111,28 +111,84 @@ def thin(mask: np.ndarray) -> np.ndarray:
 
 
 def merge_small_grains(labels: np.ndarray, min_area: int) -> np.ndarray:
-    """Merge grains smaller than `min_area` px (and the boundary around them) into their neighbours.
+    """Merge grains smaller than `min_area` px into the neighbour they share most boundary with,
+    remove boundary pixels that separate a grain from itself (spurs), and number grains 1..K.
 
-    Returns relabelled int32 labels 1..K with 0 only where two different grains meet.
+    Works window by window and in row bands, so memory stays at about one label image.
+    Returns int32 labels with 0 only where different grains meet.
     """
+    from scipy import ndimage
+
+    labels = np.array(labels, dtype=np.int32, copy=True)
+    if labels.max() == 0:
+        return labels
+    areas = np.bincount(labels.ravel())
+    small = np.flatnonzero(areas < min_area)
+    small = small[small > 0]
+    if len(small):
+        boxes = ndimage.find_objects(labels)
+        for grain in small[np.argsort(areas[small], kind="stable")]:
+            _merge_one(labels, int(grain), boxes[grain - 1], areas)
+    _dissolve_inner_boundaries(labels)
+    present = np.bincount(labels.ravel()) > 0
+    present[0] = False
+    lut = np.cumsum(present).astype(np.int32)
+    lut[0] = 0
+    np.take(lut, labels, out=labels)
+    return labels
+
+
+def _merge_one(labels: np.ndarray, grain: int, box, areas: np.ndarray) -> None:
+    """Give `grain` (and the boundary it shares) to the neighbour it touches most, in place."""
     import cv2
 
-    labels = np.asarray(labels, dtype=np.int32)
-    if min_area > 1 and labels.max() > 0:
-        areas = np.bincount(labels.ravel())
-        small = areas < min_area
-        small[0] = False
-        if small.any():
-            labels = np.where(small[labels], 0, labels)
-    # grow every grain over boundary pixels, then put boundaries back only between different grains
-    filled = fill_boundaries(labels)
-    edges = np.zeros(filled.shape, bool)
-    edges[:, 1:] |= filled[:, 1:] != filled[:, :-1]
-    edges[1:, :] |= filled[1:, :] != filled[:-1, :]
-    out = np.where(edges, 0, filled)
-    # removing a speck can split nothing, but boundaries put back must keep grains 4-separated
-    _, relabelled = cv2.connectedComponents((out > 0).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
-    return relabelled
+    if box is None:
+        return
+    h, w = labels.shape
+    ys = slice(max(box[0].start - 3, 0), min(box[0].stop + 3, h))
+    xs = slice(max(box[1].start - 3, 0), min(box[1].stop + 3, w))
+    window = labels[ys, xs]
+    region = window == grain
+    if not region.any():
+        return
+    ring = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2).astype(bool) & ~region
+    neighbours = window[ring]
+    neighbours = neighbours[(neighbours > 0) & (neighbours != grain)]
+    if neighbours.size == 0:
+        return
+    target = int(np.bincount(neighbours).argmax())
+    window[region] = target
+    areas[target] += int(region.sum())
+    areas[grain] = 0
+    for _ in range(2):
+        _dissolve_band(window)
+
+
+def _dissolve_band(band: np.ndarray) -> int:
+    """Boundary pixels whose labelled 4-neighbours are all one grain join that grain (in place)."""
+    padded = np.pad(band, 1)
+    neighbours = (padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:])
+    high = np.maximum.reduce(neighbours)
+    big = np.iinfo(np.int32).max
+    low = np.minimum.reduce([np.where(n > 0, n, big) for n in neighbours])
+    join = (band == 0) & (high > 0) & (high == low)
+    band[join] = high[join]
+    return int(join.sum())
+
+
+def _dissolve_inner_boundaries(labels: np.ndarray, iterations: int = 3, rows: int = 512) -> None:
+    """`_dissolve_band` over the whole image in overlapping row bands (bounded memory), in place."""
+    h = labels.shape[0]
+    for _ in range(iterations):
+        changed = 0
+        for y in range(0, h, rows):
+            y0, y1 = max(y - 1, 0), min(y + rows + 1, h)
+            band = labels[y0:y1].copy()
+            changed += _dissolve_band(band)
+            inner = slice(y - y0, y - y0 + min(rows, h - y))
+            labels[y:y + min(rows, h - y)] = band[inner]
+        if not changed:
+            break
 
 
 def fill_boundaries(labels: np.ndarray, max_iterations: int = 64) -> np.ndarray:
