@@ -17,6 +17,9 @@ import numpy as np
 
 from matgan.errors import MatganError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 
 
@@ -56,6 +59,7 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
         raise MatganError(f"{path.parent}: cannot write here ({exc.strerror})") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
         os.replace(tmp, path)
