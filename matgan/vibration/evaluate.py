@@ -74,18 +74,18 @@ def train_spectrum_classifier(x, labels, n_classes: int, steps: int = 600, seed:
     """Train the evaluation classifier on spectra x (N, 1, L) in [-1, 1] with classes (N,).
 
     The network is the core's strided-conv discriminator with one output per class, trained as the
-    registered `mnist_classifier` variant by the core Trainer (no augmentation for spectra).
+    core `classifier` variant by the core Trainer (no augmentation for spectra).
     """
     import torch
 
     from matgan.core.data import TensorPairs
     from matgan.core.trainer import TrainConfig, Trainer, seed_everything
-    from matgan.mnist.classifier import ClassifierConfig, DigitClassifier
+    from matgan.core.variants.classifier import Classifier, ClassifierConfig
 
     seed_everything(seed)
     config = ClassifierConfig(data_shape=tuple(x.shape[1:]), num_classes=n_classes, channels=(16, 32, 64, 64),
                               fc_hidden=64, max_shift_px=0.0)
-    classifier = DigitClassifier(config)
+    classifier = Classifier(config)
     dataset = TensorPairs(x, torch.as_tensor(labels).long())
     train_config = TrainConfig(steps=steps, batch_size=min(64, len(dataset)), seed=seed, device="cpu",
                                log_every=100, sample_every=0, checkpoint_every=0, progress=False)

@@ -16,6 +16,7 @@ TINY = {
                  "g_fc": 32, "d_fc": 32, "q_hidden": 8}, False),
     "aae": ({"data_shape": IMG, "z_dim": 2, "prior": "mixture", "num_classes": 3, "enc_hidden": (16,),
              "dec_hidden": (16,), "disc_hidden": (16,)}, True),
+    "classifier": ({"data_shape": IMG, "channels": (8, 16), "fc_hidden": 16, "num_classes": 3}, True),
     "cyclegan": ({"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 2, "pool_size": 2}, False),
 }
 
@@ -85,3 +86,17 @@ def test_vanilla_gan_moves_samples_toward_the_modes():
     after = mode_statistics(variant.sample(1000, generator=torch.Generator().manual_seed(0)), centres)
     assert after["mean_distance_to_mode"] < 0.5 * before["mean_distance_to_mode"]
     assert after["share_near_mode"] > before["share_near_mode"] + 0.2
+
+
+def test_classifier_learns_to_separate_two_1d_classes():
+    torch.manual_seed(0)
+    x = torch.randn(64, 1, 32) * 0.1
+    y = torch.arange(64) % 2
+    x[y == 1, 0, 8:16] += 1.0  # class 1 has a bump
+    clf = build_variant("classifier", {"data_shape": (1, 32), "num_classes": 2, "channels": (8, 16), "fc_hidden": 16,
+                                       "max_shift_px": 0.0, "lr": 1e-2})
+    clf.build_optimizers(60)
+    for _ in range(60):
+        clf.train_step((x, y))
+    logits, features = clf.logits_and_features(x)
+    assert (logits.argmax(1) == y).float().mean() > 0.95 and features.shape == (64, 16)
