@@ -204,9 +204,11 @@ class Trainer:
                     self.variant.ema[name] = copy.deepcopy(self.variant.nets[name]).requires_grad_(False)
 
     def _update_ema(self) -> None:
-        decay = self.config.ema_decay
-        if decay <= 0:
+        if self.config.ema_decay <= 0:
             return
+        # Warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early on the average
+        # would otherwise be dominated by the untrained initial weights.
+        decay = min(self.config.ema_decay, (1 + self.step) / (10 + self.step))
         with torch.no_grad():
             for name, ema_net in self.variant.ema.items():
                 live = self.variant.nets[name]
