@@ -155,6 +155,8 @@ def train(spectra_path: str | os.PathLike, out_dir: str | os.PathLike, *, steps:
                       preview=_preview(meta), evaluate=_peak_control(meta, seed), best_metric="peak_rho",
                       best_mode="max")
     summary = trainer.fit()
+    if not trainer.is_main:  # under torchrun only rank 0 calibrates and writes
+        return summary
     payload = read_checkpoint(Path(out_dir) / "best.pt", "infogan")
     restore_variant(variant, payload)
     summary["best_step"] = payload["step"]
