@@ -22,8 +22,8 @@ def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, low:
 
     Parameters
     ----------
-    boundary_prob : (H, W) float in [0, 1]
-        1 = certainly boundary, 0 = certainly grain.
+    boundary_prob : (H, W) float in [0, 1], or uint8 in 0..255
+        1 (255) = certainly boundary, 0 = certainly grain.
     threshold, low : hysteresis thresholds: pixels above `threshold` are boundary, and so are pixels
         above `low` connected to them (weak stretches of a boundary survive).
     min_area : grains smaller than this (px) are merged into a neighbour.
@@ -36,23 +36,42 @@ def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, low:
     (H, W) int32 labels, 1..K per grain, 0 on one-pixel-wide (4-separating) boundaries.
     """
     import cv2
-    from skimage.filters import apply_hysteresis_threshold
 
-    prob = np.asarray(boundary_prob, dtype=np.float32)
+    prob = np.asarray(boundary_prob)
     if prob.ndim != 2:
         raise MatganError(f"boundary map must be 2-D, got shape {prob.shape}")
-    if low < threshold:
-        mask = apply_hysteresis_threshold(prob, low, threshold).astype(np.uint8)
+    if prob.dtype == np.uint8:  # a probability stored in 0..255 (a quarter of the memory)
+        threshold, low = threshold * 255, low * 255
     else:
-        mask = (prob > threshold).astype(np.uint8)
+        prob = prob.astype(np.float32, copy=False)
+    mask = hysteresis(prob, low, threshold) if low < threshold else (prob > threshold).astype(np.uint8)
     if close_radius > 0:
         k = 2 * close_radius + 1
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     skeleton = thin(mask)
+    del mask
     if max_gap > 0:
         skeleton = link_gaps(skeleton, max_gap)
-    _, labels = cv2.connectedComponents((skeleton == 0).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
-    return merge_small_grains(labels, min_area)
+    np.equal(skeleton, 0, out=skeleton)
+    _, labels = cv2.connectedComponents(skeleton, connectivity=4, ltype=cv2.CV_32S)
+    del skeleton
+    return merge_small_grains(labels, min_area, inplace=True)
+
+
+def hysteresis(prob: np.ndarray, low: float, high: float) -> np.ndarray:
+    """uint8 mask: pixels above `low` that are 4-connected to a pixel above `high`.
+
+    Same result as skimage's apply_hysteresis_threshold with about half its memory (one int32
+    label image is the largest temporary).
+    """
+    import cv2
+
+    weak = (prob > low).astype(np.uint8)
+    n, labels = cv2.connectedComponents(weak, connectivity=4, ltype=cv2.CV_32S)
+    keep = np.zeros(n, np.uint8)
+    keep[labels[prob > high]] = 1
+    keep[0] = 0
+    return np.take(keep, labels, out=weak)
 
 
 def link_gaps(skeleton: np.ndarray, max_gap: int = 10, min_branch: int = 6) -> np.ndarray:
@@ -110,16 +129,16 @@ def thin(mask: np.ndarray) -> np.ndarray:
     return skeletonize(mask.astype(bool)).astype(np.uint8)
 
 
-def merge_small_grains(labels: np.ndarray, min_area: int) -> np.ndarray:
+def merge_small_grains(labels: np.ndarray, min_area: int, inplace: bool = False) -> np.ndarray:
     """Merge grains smaller than `min_area` px into the neighbour they share most boundary with,
     remove boundary pixels that separate a grain from itself (spurs), and number grains 1..K.
 
-    Works window by window and in row bands, so memory stays at about one label image.
-    Returns int32 labels with 0 only where different grains meet.
+    Works window by window and in row bands, so memory stays at about one label image (none
+    extra with `inplace` and int32 input). Returns int32 labels with 0 only where different grains meet.
     """
     from scipy import ndimage
 
-    labels = np.array(labels, dtype=np.int32, copy=True)
+    labels = np.asarray(labels, dtype=np.int32) if inplace else np.array(labels, dtype=np.int32, copy=True)
     if labels.max() == 0:
         return labels
     areas = np.bincount(labels.ravel())
@@ -243,28 +262,23 @@ def _tile_side(length: int, tile: int, overlap: int, multiple: int) -> int:
     return min(tile, -(-side // multiple) * multiple)
 
 
-def blend_window(tile_h: int, tile_w: int, overlap: int, sides: tuple[bool, bool, bool, bool]) -> np.ndarray:
-    """Blending weights (tile_h, tile_w) for one tile.
+def blend_profile(n: int, overlap: int, low_neighbour: bool, high_neighbour: bool) -> np.ndarray:
+    """1-D blending weights (n,) along one side of a tile; a tile's window is the outer product of two.
 
-    On each side that has a neighbouring tile (`sides` = top, bottom, left, right), weights are 0
-    up to 3/8 of the overlap from the edge (a generator sees padding there instead of the real
-    neighbourhood, and its error fades over tens of pixels), then ramp linearly to 1 at 5/8, so
-    neighbours hand over around the middle of their overlap; sides on the image border keep weight 1.
+    On each end with a neighbouring tile the weight is 0 up to 3/8 of the overlap from the edge (a
+    generator sees padding there instead of the real neighbourhood, and its error fades over tens
+    of pixels), then ramps linearly to 1 at 5/8, so neighbours hand over around the middle of their
+    overlap; ends on the image border keep weight 1.
     """
-    def profile(n: int, low: bool, high: bool) -> np.ndarray:
-        w = np.ones(n, np.float32)
-        if overlap <= 0:
-            return w
-        d = np.arange(n, dtype=np.float32) + 0.5
-        ramp = lambda dist: np.clip((dist - 3 * overlap / 8) / (overlap / 4), 0.0, 1.0)  # noqa: E731
-        if low:
-            w = np.minimum(w, ramp(d))
-        if high:
-            w = np.minimum(w, ramp(n - d))
+    w = np.ones(n, np.float32)
+    if overlap <= 0:
         return w
-
-    top, bottom, left, right = sides
-    return np.outer(profile(tile_h, top, bottom), profile(tile_w, left, right)).astype(np.float32)
+    d = np.arange(n, dtype=np.float32) + 0.5
+    if low_neighbour:
+        w = np.minimum(w, np.clip((d - 3 * overlap / 8) / (overlap / 4), 0.0, 1.0))
+    if high_neighbour:
+        w = np.minimum(w, np.clip((n - d - 3 * overlap / 8) / (overlap / 4), 0.0, 1.0))
+    return w
 
 
 def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, multiple: int = 4,
@@ -280,7 +294,7 @@ def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, mult
 
     Returns
     -------
-    (H, W) float32: the weighted mean of the overlapping tile outputs (see `blend_window`).
+    (H, W) float32: the weighted mean of the overlapping tile outputs (see `blend_profile`).
     """
     from tqdm.auto import tqdm
 
@@ -293,19 +307,23 @@ def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, mult
     hp, wp = image.shape
     th, tw = _tile_side(hp, tile, overlap, multiple), _tile_side(wp, tile, overlap, multiple)
     out = np.zeros((hp, wp), np.float32)
-    weight = np.zeros((hp, wp), np.float32)
     ys, xs = tile_starts(hp, th, overlap, multiple), tile_starts(wp, tw, overlap, multiple)
+    # windows are separable and tiles sit on a grid, so the summed weight is an outer product too:
+    # two 1-D arrays instead of an image-sized weight map
+    profiles_y = [blend_profile(th, overlap, y > 0, y + th < hp) for y in ys]
+    profiles_x = [blend_profile(tw, overlap, x > 0, x + tw < wp) for x in xs]
+    weight_y, weight_x = np.zeros(hp, np.float32), np.zeros(wp, np.float32)
+    for y, p in zip(ys, profiles_y):
+        weight_y[y:y + th] += p
+    for x, p in zip(xs, profiles_x):
+        weight_x[x:x + tw] += p
     with tqdm(total=len(ys) * len(xs), unit="tile", disable=not progress, leave=False) as bar:
-        for y in ys:
-            for x in xs:
-                result = fn(image[y:y + th, x:x + tw])
-                window = blend_window(th, tw, overlap, (y > 0, y + th < hp, x > 0, x + tw < wp))
-                out[y:y + th, x:x + tw] += result * window
-                weight[y:y + th, x:x + tw] += window
+        for y, py in zip(ys, profiles_y):
+            for x, px in zip(xs, profiles_x):
+                out[y:y + th, x:x + tw] += fn(image[y:y + th, x:x + tw]) * py[:, None] * px[None, :]
                 bar.update(1)
-    np.maximum(weight, 1e-8, out=weight)
-    out /= weight
-    del weight
+    out /= np.maximum(weight_y, 1e-8)[:, None]
+    out /= np.maximum(weight_x, 1e-8)[None, :]
     return out[:h, :w]
 
 
@@ -397,7 +415,12 @@ class GrainSegmenter:
 
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12) -> np.ndarray:
         """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1]."""
-        return boundaries_to_labels(self.boundary_probability(gray, tile, overlap), min_area=min_area)
+        prob = self.boundary_probability(gray, tile, overlap)
+        prob *= 255.0
+        np.rint(prob, out=prob)
+        prob_8bit = prob.astype(np.uint8)
+        del prob  # post-processing holds a quarter of the memory of the float map
+        return boundaries_to_labels(prob_8bit, min_area=min_area)
 
 
 def _spread(length: int, side: int, n: int = 2) -> list[int]:
