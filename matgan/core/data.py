@@ -26,6 +26,21 @@ class TensorPairs(Dataset):
     def __getitem__(self, i):
         return (self.x[i], self.y[i]) if self.y is not None else (self.x[i],)
 
+    def __getitems__(self, indices: list[int]):
+        """A whole batch by one indexing operation (the DataLoader's batched fetch; no per-item collation)."""
+        return BatchedItems(self[torch.as_tensor(indices)])
+
+
+class BatchedItems(tuple):
+    """A batch already stacked by its dataset's `__getitems__`; the Trainer's collate passes it through."""
+
+
+def collate(items):
+    """DataLoader collate: batches from `__getitems__` as they are, lists of items stacked as usual."""
+    if isinstance(items, BatchedItems):
+        return tuple(items)
+    return torch.utils.data.default_collate(items)
+
 
 class HDF5Arrays(Dataset):
     """Samples from an HDF5 dataset scaled to [-1, 1] as float32, optionally with integer labels.
@@ -58,6 +73,9 @@ class HDF5Arrays(Dataset):
 
     def __getitem__(self, i):
         return (self.x[i], self.y[i]) if self.y is not None else (self.x[i],)
+
+    def __getitems__(self, indices: list[int]):
+        return BatchedItems(self[torch.as_tensor(indices)])
 
 
 def random_crop(image: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from matgan import __version__
 from matgan.core.checkpoint import read_checkpoint, restore_variant, save_checkpoint, set_rng_state
+from matgan.core.data import collate
 from matgan.errors import MatganError, TrainingDiverged
 
 RUN_FILES = ("config.json", "metrics.jsonl", "last.pt", "best.pt", "summary.json", "samples", "tb")
@@ -326,7 +327,7 @@ class Trainer:
                 self.dataset.set_epoch(epoch)
             indices = list(sampler)
             chunks = [indices[i * cfg.batch_size:(i + 1) * cfg.batch_size] for i in range(per_epoch)][skip:]
-            loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=cfg.num_workers,
+            loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=cfg.num_workers, collate_fn=collate,
                                 pin_memory=self.device.type == "cuda",
                                 generator=torch.Generator().manual_seed(cfg.seed + epoch))
             yield from loader
@@ -368,7 +369,7 @@ class Trainer:
                           "metrics.jsonl only")
         # An explicit generator: creating a loader iterator must not draw from the global RNG (exact resume).
         preview_loader = DataLoader(self.dataset, batch_size=min(64, len(self.dataset)), shuffle=False,
-                                    generator=torch.Generator().manual_seed(cfg.seed))
+                                    collate_fn=collate, generator=torch.Generator().manual_seed(cfg.seed))
         self.preview_batch = next(iter(preview_loader))
 
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
