@@ -379,8 +379,10 @@ class Trainer:
                 signal.signal(s, self._on_signal)
         except ValueError:  # not the main thread: no signal handling
             in_main_thread = False
+        finished = False
         try:
             summary = self._loop()
+            finished = True
         finally:
             if in_main_thread:
                 for s, handler in previous.items():
@@ -388,6 +390,8 @@ class Trainer:
             if self.tb is not None:
                 self.tb.close()
             if self._own_process_group:
+                if finished:  # ranks leave together: a peer closing gloo's sockets early can abort the others
+                    torch.distributed.barrier()
                 torch.distributed.destroy_process_group()
         return summary
 
