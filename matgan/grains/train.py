@@ -217,8 +217,10 @@ def train(
                          progress=progress)
     trainer = Trainer(variant, dataset, config, out_dir, resume=resume, overwrite=overwrite, meta=meta)
     summary = trainer.fit()
+    summary["grain_size_range"] = list(size_range) if size_range else None
+    if not trainer.is_main:  # under torchrun only rank 0 writes
+        return summary
     variant.to(torch.device("cpu"))
     save_variant(Path(out_dir) / "model.pt", variant, meta=dict(meta, kind="grains-segmenter", steps=steps),
                  nets=["G_AB"])
-    summary["grain_size_range"] = list(size_range) if size_range else None
     return summary
