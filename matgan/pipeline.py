@@ -27,7 +27,8 @@ A pipeline file::
 
 A stage may also give whole command lines: `command = "matgan grains synth -n 200 -o {out}/v.h5"`,
 or several in `commands = [...]`; lines that do not start with `matgan` run as plain programs
-(e.g. `cp`, `python benchmarks/x.py`). `needs = ["synth"]` makes a stage rerun whenever a stage it
+(e.g. `cp`, `python benchmarks/x.py`); words with `*` are expanded as file globs when the stage
+runs (no shell is involved). `needs = ["synth"]` makes a stage rerun whenever a stage it
 needs ran again.
 
 Placeholders: {run} (the run folder; {out} is the same), {stage_dir} (run/<stage name>),
@@ -40,6 +41,7 @@ from an unfinished attempt is continued with `--resume`.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -78,9 +80,10 @@ class Stage:
     env: dict[str, str] = field(default_factory=dict)
 
     def argvs(self, gpus: int, resume: bool) -> list[list[str]]:
-        """The full command lines to execute, launcher included."""
+        """The full command lines to execute, launcher included (globs such as `out/*_labels.tif` expanded)."""
         lines = []
         for words, external in zip(self.commands, self.external):
+            words = [m for w in words for m in (sorted(glob.glob(w)) if glob.has_magic(w) and glob.glob(w) else [w])]
             if external:
                 lines.append(words)
                 continue

@@ -161,7 +161,7 @@ def test_command_lines_needs_and_plain_programs(tmp_path):
         [[stage]]
         name = "copy"
         needs = ["train"]
-        commands = ["cp {out}/train/run/last.pt {stage_dir}/model.pt",
+        commands = ["cp {out}/train/run/l*.pt {stage_dir}/model.pt",
                     "matgan toy sample {stage_dir}/model.pt -n 50 -o {stage_dir}/p.npz"]
         outputs = ["{stage_dir}/model.pt", "{stage_dir}/p.npz"]
     """))
