@@ -327,6 +327,11 @@ class Trainer:
                 self.dataset.set_epoch(epoch)
             indices = list(sampler)
             chunks = [indices[i * cfg.batch_size:(i + 1) * cfg.batch_size] for i in range(per_epoch)][skip:]
+            if cfg.num_workers == 0 and hasattr(self.dataset, "__getitems__"):
+                # in-memory data: one indexing operation per batch, without the DataLoader's machinery
+                yield from (collate(self.dataset.__getitems__(chunk)) for chunk in chunks)
+                epoch, skip = epoch + 1, 0
+                continue
             loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=cfg.num_workers, collate_fn=collate,
                                 pin_memory=self.device.type == "cuda",
                                 generator=torch.Generator().manual_seed(cfg.seed + epoch))

@@ -147,7 +147,7 @@ class Variant(nn.Module):
         optimizer.zero_grad(set_to_none=True)
         scaler = self.scalers.get(group)
         with contextlib.ExitStack() as stack:
-            if loss.device.type in ("cuda", "cpu", "mps"):
+            if torch.is_autocast_enabled(loss.device.type):  # backward outside autocast, as PyTorch advises
                 stack.enter_context(torch.autocast(loss.device.type, enabled=False))
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -163,6 +163,8 @@ class Variant(nn.Module):
         for group, (names, lr) in self.optimizer_groups().items():
             params = [p for n in names for p in self.nets[n].parameters()]
             self.optimizers[group] = torch.optim.Adam(params, lr=lr, betas=tuple(self.config.betas))
+            if type(self).lr_factor is Variant.lr_factor:  # constant rate: no scheduler to step
+                continue
             self.schedulers[group] = torch.optim.lr_scheduler.LambdaLR(
                 self.optimizers[group], lambda step: self.lr_factor(step, total_steps))
 
