@@ -42,7 +42,7 @@ def collate(items):
     return torch.utils.data.default_collate(items)
 
 
-class HDF5Arrays(Dataset):
+class HDF5Arrays(TensorPairs):
     """Samples from an HDF5 dataset scaled to [-1, 1] as float32, optionally with integer labels.
 
     The whole array is read once (data sets here are small enough); `scale` maps stored values:
@@ -63,19 +63,12 @@ class HDF5Arrays(Dataset):
             raise ValueError(f"unknown scale {scale!r}")
         if x.ndim == 3:
             x = x[:, None]
-        self.x = x
-        self.y = torch.from_numpy(np.asarray(arrays[label_name])).long() if label_name else None
-        if len(self.x) == 0:
+        if len(x) == 0:
             raise MatganError(f"{path}: dataset '{name}' is empty")
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return (self.x[i], self.y[i]) if self.y is not None else (self.x[i],)
-
-    def __getitems__(self, indices: list[int]):
-        return BatchedItems(self[torch.as_tensor(indices)])
+        try:
+            super().__init__(x, torch.from_numpy(np.asarray(arrays[label_name])).long() if label_name else None)
+        except ValueError as exc:
+            raise MatganError(f"{path}: {exc}") from None
 
 
 def random_crop(image: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
