@@ -9,7 +9,7 @@ from matgan.cli.common import MatganGroup
 from matgan.cli.grains import grains
 from matgan.cli.mnist import mnist
 from matgan.cli.pipeline import pipeline
-from matgan.cli.train import train
+from matgan.cli.toy import toy
 from matgan.cli.vibration import vibration
 
 
@@ -30,4 +30,4 @@ main.add_command(grains)
 main.add_command(vibration)
 main.add_command(mnist)
 main.add_command(pipeline)
-main.add_command(train)
+main.add_command(toy)

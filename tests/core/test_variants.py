@@ -73,7 +73,7 @@ def test_infogan_codes_can_be_fixed():
 
 
 def test_vanilla_gan_moves_samples_toward_the_modes():
-    from matgan.cli.train import mode_statistics, toy_variant_config
+    from matgan.cli.toy import mode_statistics, toy_variant_config
 
     torch.manual_seed(0)
     points, centres = gaussian_mixture(2048, modes=4, radius=2.0, seed=0)

@@ -35,11 +35,11 @@ def toy_variant_config(variant: str, modes: int) -> dict:
 
 
 @click.group(cls=MatganGroup, name="toy")
-def train() -> None:
+def toy() -> None:
     """Core smoke runs on a toy 2-D mixture of Gaussians (also under torchrun)."""
 
 
-@train.command("train")
+@toy.command("train")
 @click.option("--variant", type=click.Choice(TOY_VARIANTS), default="gan", show_default=True)
 @click.option("--modes", type=int, default=8, show_default=True, help="Gaussians on the circle")
 @click.option("--samples", type=int, default=4096, show_default=True, help="size of the toy data set")
@@ -78,7 +78,7 @@ def toy_train(variant, modes, samples, out, steps, batch_size, seed, device, pre
         echo_json(summary)
 
 
-@train.command("sample")
+@toy.command("sample")
 @click.argument("checkpoint", type=click.Path())
 @click.option("-n", "n", type=int, default=1000, show_default=True)
 @seed_option
