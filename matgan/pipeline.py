@@ -361,8 +361,7 @@ def write_report(pipeline: Pipeline, statuses: dict[str, str]) -> Path:
     pictures, numbers = [], []
     for stage in pipeline.stages:
         record = _record(stage)
-        outputs = ", ".join(f"`{Path(p).relative_to(pipeline.run) if _inside(p, pipeline.run) else p}`"
-                            for p in record.get("outputs", []))
+        outputs = ", ".join(f"`{os.path.relpath(p, pipeline.run)}`" for p in record.get("outputs", []))
         lines.append(f"| {stage.name} | {statuses.get(stage.name, 'not run')} | {record.get('seconds', '')} | "
                      f"{outputs} |")
         for key, value in record.get("result", {}).items():
@@ -379,14 +378,6 @@ def write_report(pipeline: Pipeline, statuses: dict[str, str]) -> Path:
             rel = os.path.relpath(picture, pipeline.run)
             lines += [f"![{rel}]({rel})", ""]
     return write_text(pipeline.run / "report.md", "\n".join(lines) + "\n")
-
-
-def _inside(path: str | Path, folder: Path) -> bool:
-    try:
-        Path(path).resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
 
 
 def run_pipeline(pipeline: Pipeline, from_stage: str | None = None, gpus: int = 1, echo=print) -> Path:

@@ -28,15 +28,6 @@ class MatganGroup(click.Group):
             raise InputError(str(exc)) from None
 
 
-def fail(message: str) -> None:
-    """Stop the command with a one-line error and exit status 2."""
-    raise InputError(message)
-
-
-def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
-
-
 def out_option(required: bool = False, help: str = "output folder (a new run folder for training)"):
     return click.option("--out", "-o", "out", type=click.Path(), required=required, help=help)
 

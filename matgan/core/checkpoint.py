@@ -129,11 +129,7 @@ def read_checkpoint(path: str | os.PathLike, expect_variant: str | None = None) 
 
 def restore_variant(variant, payload: dict[str, Any]) -> None:
     """Load a checkpoint's model state into `variant`, creating EMA copies it holds."""
-    import copy
-
-    for name in payload.get("ema_nets", []):
-        if name not in variant.ema:
-            variant.ema[name] = copy.deepcopy(variant.nets[name]).requires_grad_(False)
+    variant.add_ema(payload.get("ema_nets", []))
     strict = payload.get("nets") == sorted(variant.nets.keys())
     missing, unexpected = variant.load_state_dict(payload["model"], strict=False)
     if unexpected or (strict and missing):

@@ -10,7 +10,6 @@ DistributedSampler, and only rank 0 writes.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import json
 import math
@@ -200,9 +199,7 @@ class Trainer:
 
     def _setup_ema(self) -> None:
         if self.config.ema_decay > 0:
-            for name in self.variant.ema_nets:
-                if name not in self.variant.ema:
-                    self.variant.ema[name] = copy.deepcopy(self.variant.nets[name]).requires_grad_(False)
+            self.variant.add_ema(self.variant.ema_nets)
 
     def _update_ema(self) -> None:
         if self.config.ema_decay <= 0:

@@ -7,6 +7,7 @@ wraps networks for DistributedDataParallel, installs gradient scalers and keeps 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import typing
 from collections.abc import Sequence
@@ -117,6 +118,12 @@ class Variant(nn.Module):
     def net(self, name: str) -> nn.Module:
         """The network to train through (its DDP wrapper when distributed)."""
         return self.wrapped.get(name) or self.nets[name]
+
+    def add_ema(self, names) -> None:
+        """Keep a frozen copy of each named network for the trainer's moving average (once)."""
+        for name in names:
+            if name not in self.ema:
+                self.ema[name] = copy.deepcopy(self.nets[name]).requires_grad_(False)
 
     def inference_net(self, name: str) -> nn.Module:
         """The network to sample with (its EMA copy when the trainer keeps one)."""
