@@ -194,10 +194,12 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
 @click.option("--overlap", type=click.IntRange(0), default=64, show_default=True, help="tile overlap in px")
 @click.option("--min-area", type=click.IntRange(1), default=12, show_default=True,
               help="grains smaller than this (px) are merged into a neighbour")
+@click.option("--tta", type=click.Choice(["1", "2", "4", "8"]), default="1", show_default=True,
+              help="cyclegan: average the generator over this many flips/quarter turns (slower, steadier)")
 @device_option
 @out_option(help="output folder (default: grains_segment/)")
 @overwrite_option
-def segment(images, method, model, pixel_size, tile, overlap, min_area, device, out, overwrite) -> None:
+def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, device, out, overwrite) -> None:
     """Segment micrographs into grains: per-image boundaries, labels, overlay; run tables and results.h5."""
     from matgan.io import to_gray_float
 
@@ -207,7 +209,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, device, 
         segmenter = GrainSegmenter(model, device=device)
 
         def labels_of(path, image):
-            return segmenter.segment(to_gray_float(image), tile, overlap, min_area)
+            return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta))
 
         model_name = str(model or default_model_path())
     else:
@@ -218,7 +220,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, device, 
 
         model_name = ""
     attrs = {"method": method, "model": model_name, "tile": tile, "overlap": overlap, "min_area": min_area,
-             "pixel_size_um": pixel_size}
+             "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0}
     _run_images(images, out or "grains_segment", overwrite, pixel_size, labels_of, per_image_outputs=True,
                 results_h5=True, attrs=attrs)
 

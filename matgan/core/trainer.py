@@ -240,7 +240,8 @@ class Trainer:
         for group, state in payload.get("optimizers", {}).items():
             self.variant.optimizers[group].load_state_dict(state)
         for group, state in payload.get("schedulers", {}).items():
-            self.variant.schedulers[group].load_state_dict(state)
+            if group in self.variant.schedulers:  # checkpoints before 0.1.0 kept a constant-rate scheduler too
+                self.variant.schedulers[group].load_state_dict(state)
         for group, state in payload.get("scalers", {}).items():
             if group in self.variant.scalers:
                 self.variant.scalers[group].load_state_dict(state)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from matgan.errors import MatganError
-from matgan.grains.segment import boundaries_to_labels, merge_small_grains
+from matgan.grains.segment import boundaries_to_labels, probability_to_labels
 
 
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -63,17 +63,10 @@ def watershed(image: np.ndarray, sigma: float = 1.5, h: float = 0.04, min_area: 
     """Watershed of the smoothed darkness from its regional minima (h-minima), with watershed lines.
 
     Dark boundaries are ridges of darkness, so flooding it from the grain interiors meets on them;
-    this is the gradient watershed in the sense of the boundary signal (the lines follow the
-    maximum of the intensity gradient's inward flank).
+    the same flooding (`segment.probability_to_labels`) that turns the CycleGAN's boundary map into grains.
     """
-    from scipy import ndimage
-    from skimage.morphology import h_minima
-    from skimage.segmentation import watershed as skimage_watershed
-
     darkness = 1.0 - _flatten(_smooth(image, sigma)).clip(0, 2) / 2
-    markers, _ = ndimage.label(h_minima(darkness, h))
-    labels = skimage_watershed(darkness, markers, watershed_line=True).astype(np.int32)
-    return merge_small_grains(labels, min_area)
+    return probability_to_labels(darkness, h, sigma=0.0, min_area=min_area)
 
 
 METHODS = {"otsu": otsu, "local": local, "canny": canny, "watershed": watershed}

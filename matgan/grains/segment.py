@@ -15,6 +15,10 @@ import numpy as np
 
 from matgan.errors import MatganError
 
+# post-processing of the CycleGAN's boundary probability (see `probability_to_labels`)
+WATERSHED_DEPTH = 0.1
+WATERSHED_SIGMA = 2.0
+
 
 def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, low: float = 0.3, min_area: int = 12,
                          close_radius: int = 1, max_gap: int = 10) -> np.ndarray:
@@ -56,6 +60,63 @@ def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, low:
     _, labels = cv2.connectedComponents(skeleton, connectivity=4, ltype=cv2.CV_32S)
     del skeleton
     return merge_small_grains(labels, min_area, inplace=True)
+
+
+def watershed_boundaries(landscape: np.ndarray, h: float = 0.1, sigma: float = 2.0, tile: int = 2048,
+                         margin: int = 128) -> np.ndarray:
+    """Watershed lines (uint8 0/1) of a boundary landscape flooded from its h-minima.
+
+    Grains are basins of the landscape (a boundary probability, or the darkness of an image), so
+    each basin at least `h` deep gets one marker and flooding from the markers meets on closed
+    lines: a faint stretch of boundary still separates two grains as long as it stands above the
+    basins, which is what a threshold of the same map cannot do. Large maps are flooded in tiles
+    of `tile` px with `margin` px of context on each side, keeping each tile's central part, so
+    memory and time stay linear in the image size.
+
+    Parameters
+    ----------
+    landscape : (H, W) float in [0, 1] or uint8 0..255 (h and the result are the same for both).
+    h : minimum basin depth, as a fraction of full scale.
+    sigma : Gaussian smoothing in px before finding the basins (0 = none).
+    """
+    import cv2
+    from scipy import ndimage
+    from skimage.morphology import h_minima
+    from skimage.segmentation import watershed
+
+    land = np.asarray(landscape)
+    if land.ndim != 2:
+        raise MatganError(f"boundary map must be 2-D, got shape {land.shape}")
+    scale = 255.0 if land.dtype == np.uint8 else 1.0
+    height, width = land.shape
+    lines = np.zeros((height, width), np.uint8)
+    core = max(tile - 2 * margin, margin)
+    for y0 in range(0, height, core):
+        for x0 in range(0, width, core):
+            ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
+            yb, xb = min(y0 + core + margin, height), min(x0 + core + margin, width)
+            part = land[ya:yb, xa:xb].astype(np.float32) / scale
+            if sigma > 0:
+                part = cv2.GaussianBlur(part, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+            markers, _ = ndimage.label(h_minima(part, h))
+            flooded = watershed(part, markers, watershed_line=True)
+            y1, x1 = min(y0 + core, height), min(x0 + core, width)
+            lines[y0:y1, x0:x1] = flooded[y0 - ya:y1 - ya, x0 - xa:x1 - xa] == 0
+    return lines
+
+
+def probability_to_labels(boundary_prob: np.ndarray, h: float = WATERSHED_DEPTH, sigma: float = WATERSHED_SIGMA,
+                          min_area: int = 12) -> np.ndarray:
+    """Grain labels of a generator's boundary probability: watershed lines, then the shared clean-up.
+
+    The flooding closes boundaries the generator drew only faintly (see `watershed_boundaries`);
+    `boundaries_to_labels` then thins the lines, bridges the odd one-pixel break where two tiles'
+    lines meet, and merges specks. Defaults chosen on rendered micrographs of the training styles
+    (never on the held-out style the benchmark scores).
+    """
+    lines = watershed_boundaries(boundary_prob, h, sigma)
+    lines *= 255  # uint8 maps count in 0..255
+    return boundaries_to_labels(lines, threshold=0.5, low=0.5, min_area=min_area, max_gap=4)
 
 
 def hysteresis(prob: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -403,24 +464,54 @@ class GrainSegmenter:
         _set_norm_mode(self.net, calibrate=False)
 
     def boundary_probability(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64,
-                             progress: bool = False) -> np.ndarray:
-        """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1]."""
+                             progress: bool = False, tta: int = 1) -> np.ndarray:
+        """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1].
+
+        `tta` > 1 averages the generator over that many flips and quarter turns of the image
+        (2: + mirror; 4: + the two other flips; 8: all eight), which steadies faint boundaries
+        at `tta` times the cost.
+        """
+        if tta not in TTA_ORDER:
+            raise MatganError(f"tta {tta}: expected one of {', '.join(map(str, TTA_ORDER))}")
         gray = np.asarray(gray, dtype=np.float32)
-        self.calibrate(gray)
-        prob = tiled_apply(gray, self._forward, tile, overlap, self.multiple, progress)
+        self.calibrate(gray)  # flips and quarter turns leave the calibration windows' statistics unchanged
+        prob = None
+        for k in TTA_ORDER[tta]:
+            out = _dihedral(tiled_apply(_dihedral(gray, k), self._forward, tile, overlap, self.multiple, progress),
+                            k, inverse=True)
+            if prob is None:
+                prob = np.ascontiguousarray(out)
+            else:
+                prob += out
+            del out
+        if tta > 1:
+            prob /= tta
         # in place: virtual (-1 boundary .. 1 grain) -> boundary probability, no image-sized copies
         np.subtract(1.0, prob, out=prob)
         prob *= 0.5
         return np.clip(prob, 0.0, 1.0, out=prob)
 
-    def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12) -> np.ndarray:
-        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1]."""
-        prob = self.boundary_probability(gray, tile, overlap)
+    def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12,
+                tta: int = 1) -> np.ndarray:
+        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`: see `boundary_probability`)."""
+        prob = self.boundary_probability(gray, tile, overlap, tta=tta)
         prob *= 255.0
         np.rint(prob, out=prob)
         prob_8bit = prob.astype(np.uint8)
         del prob  # post-processing holds a quarter of the memory of the float map
-        return boundaries_to_labels(prob_8bit, min_area=min_area)
+        return probability_to_labels(prob_8bit, min_area=min_area)
+
+
+# test-time augmentation: the dihedral transforms (0-3: quarter turns, 4-7: mirrored) used for each count
+TTA_ORDER = {1: (0,), 2: (0, 4), 4: (0, 4, 2, 6), 8: (0, 4, 2, 6, 1, 5, 3, 7)}
+
+
+def _dihedral(image: np.ndarray, k: int, inverse: bool = False) -> np.ndarray:
+    """Transform k of the square's symmetry group (a view): k % 4 quarter turns, mirrored when k >= 4."""
+    if inverse:
+        return np.rot90(image[:, ::-1] if k >= 4 else image, -(k % 4))
+    turned = np.rot90(image, k % 4)
+    return turned[:, ::-1] if k >= 4 else turned
 
 
 def _spread(length: int, side: int, n: int = 2) -> list[int]:

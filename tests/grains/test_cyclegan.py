@@ -136,3 +136,27 @@ def test_default_model_segments_a_rendered_micrograph(tmp_path):
     pred = GrainSegmenter().segment(image)
     chance = score(np.ones_like(labels), labels)["f1"]
     assert score(pred, labels)["f1"] > max(0.6, chance + 0.4)
+
+
+def test_default_model_with_flips_and_turns_keeps_the_image_frame():
+    from matgan.grains.segment import GrainSegmenter, _dihedral, default_model_path
+
+    rng = np.random.default_rng(0)
+    image = rng.random((5, 7))
+    for k in range(8):  # every transform is undone by its inverse, whatever the aspect
+        assert np.array_equal(_dihedral(_dihedral(image, k), k, inverse=True), image)
+    if not default_model_path().exists():
+        pytest.skip("the default model is not shipped in this checkout")
+    from matgan.errors import MatganError
+    from matgan.grains.render import render
+    from matgan.grains.synth import synthesize
+
+    _, labels, _ = synthesize(96, 20, seed=5)
+    gray = to_gray_float(render(labels[:, :80], "brightfield", seed=5))  # not square, not a multiple of 4
+    segmenter = GrainSegmenter()
+    one, eight = segmenter.boundary_probability(gray), segmenter.boundary_probability(gray, tta=8)
+    assert one.shape == eight.shape == gray.shape and 0 <= eight.min() and eight.max() <= 1
+    # the average of the eight views agrees with the plain pass on where boundaries are
+    assert np.corrcoef(one.ravel(), eight.ravel())[0, 1] > 0.9
+    with pytest.raises(MatganError, match="tta 3"):
+        segmenter.boundary_probability(gray, tta=3)
