@@ -84,6 +84,8 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
               help="show D_B broken boundary maps as fakes")
 @click.option("--scale-matching/--no-scale-matching", default=True, show_default=True,
               help="synthesize the virtual domain at the estimated real grain size")
+@click.option("--augment/--no-augment", default=False, show_default=True,
+              help="show the generator real crops with weaker contrast, blur and noise too")
 @click.option("--ngf", type=int, default=16, show_default=True, help="generator width")
 @click.option("--ndf", type=int, default=32, show_default=True, help="discriminator width")
 @click.option("--blocks", type=int, default=6, show_default=True, help="ResNet blocks per generator")
@@ -96,15 +98,15 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @out_option(required=True)
 @resume_option
 @overwrite_option
-def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, ngf, ndf, blocks,
-          sample_every, steps, batch_size, seed, device, precision, out, resume, overwrite) -> None:
+def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, ngf, ndf,
+          blocks, sample_every, steps, batch_size, seed, device, precision, out, resume, overwrite) -> None:
     """Train the real <-> virtual CycleGAN on REAL micrographs (files or folders); writes OUT/model.pt."""
     from matgan.cli.common import echo_json
     from matgan.grains.train import train as train_model
 
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
-                          closed_boundaries=closed_boundaries, scale_matching=scale_matching,
+                          closed_boundaries=closed_boundaries, scale_matching=scale_matching, augment=augment,
                           model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks}, seed=seed, device=device,
                           precision=precision, sample_every=sample_every, resume=resume, overwrite=overwrite)
     click.echo(f"model: {out}/model.pt")

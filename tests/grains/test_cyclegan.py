@@ -160,3 +160,25 @@ def test_default_model_with_flips_and_turns_keeps_the_image_frame():
     assert np.corrcoef(one.ravel(), eight.ravel())[0, 1] > 0.9
     with pytest.raises(MatganError, match="tta 3"):
         segmenter.boundary_probability(gray, tta=3)
+
+
+def test_photometric_jitter_weakens_contrast_reproducibly():
+    import torch
+
+    from matgan.grains.train import photometric_jitter
+
+    crop = torch.linspace(-1, 1, 64 * 64).view(1, 64, 64)
+    outs = [photometric_jitter(crop, torch.Generator().manual_seed(s)) for s in (1, 1, 2)]
+    assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])  # seeded
+    for out in outs:
+        assert out.shape == crop.shape and out.min() >= -1 and out.max() <= 1
+        assert out.std() < crop.std()  # contrast only ever falls
+
+
+def test_train_with_augmentation_through_the_cli(tiny_run, tmp_path):
+    result = run("train", tiny_run / "data" / "rendered", "--steps", 2, "--crop", 32, "--batch-size", 2,
+                 "--n-virtual", 2, "--augment", *TINY, "-o", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    from matgan.core.checkpoint import read_checkpoint
+
+    assert read_checkpoint(tmp_path / "run" / "model.pt", "cyclegan")["meta"]["augment"] is True
