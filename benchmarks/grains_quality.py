@@ -2,6 +2,7 @@
 
 Run: python benchmarks/grains_quality.py [--model PATH] [--methods cyclegan,otsu,local,canny,watershed]
                                          [--style faint] [--n 8] [--tbm ../shared/data/micrographs/tbm/test]
+                                         [--tta 1,8]
 
 Two image sets:
 - rendered: `--n` virtual micrographs (256 x 256, grain sizes 16-56 px, seeds 90000+) rendered in
@@ -49,7 +50,7 @@ def tbm_set(folder: Path):
     return items
 
 
-def evaluate_methods(items, methods, model, tile):
+def evaluate_methods(items, methods, model, tile, ttas=(1,)):
     from matgan.grains.baselines import segment_classical
     from matgan.grains.evaluate import mean_scores, score
 
@@ -60,20 +61,23 @@ def evaluate_methods(items, methods, model, tile):
             from matgan.grains.segment import GrainSegmenter
 
             segmenter = segmenter or GrainSegmenter(model)
-        rows, start = [], time.perf_counter()
-        for _, image, truth in items:
-            pred = segmenter.segment(image, tile) if method == "cyclegan" else segment_classical(image, method)
-            rows.append(score(pred, truth))
-        table[method] = dict(mean_scores(rows), seconds=time.perf_counter() - start)
+        for tta in ttas if method == "cyclegan" else (1,):
+            rows, start = [], time.perf_counter()
+            for _, image, truth in items:
+                pred = (segmenter.segment(image, tile, tta=tta) if method == "cyclegan"
+                        else segment_classical(image, method))
+                rows.append(score(pred, truth))
+            name = f"cyclegan-tta{tta}" if method == "cyclegan" and tta > 1 else method
+            table[name] = dict(mean_scores(rows), seconds=time.perf_counter() - start)
     return table
 
 
 def print_table(title, table):
     keys = ("f1", "precision", "recall", "ari", "vi", "count_error", "G_error")
     print(f"\n{title}")
-    print(f"{'method':<10} " + " ".join(f"{k:>11}" for k in keys))
+    print(f"{'method':<14} " + " ".join(f"{k:>11}" for k in keys))
     for method, s in table.items():
-        print(f"{method:<10} " + " ".join(f"{s[k]:11.3f}" for k in keys))
+        print(f"{method:<14} " + " ".join(f"{s[k]:11.3f}" for k in keys))
 
 
 def main() -> None:
@@ -85,16 +89,18 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--tbm", default=str(ROOT.parent / "shared" / "data" / "micrographs" / "tbm" / "test"))
     parser.add_argument("--label", default="", help="a name for this run in the JSON line")
+    parser.add_argument("--tta", default="1", help="comma-separated flip/turn counts for the CycleGAN (1, 2, 4, 8)")
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    ttas = tuple(int(t) for t in args.tta.split(","))
     result = {"label": args.label, "model": args.model or "default", "style": args.style,
               "machine": f"{os.cpu_count()} CPUs"}
-    rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile)
+    rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas)
     print_table(f"rendered micrographs, style {args.style!r}, {args.n} images 256x256 (exact truth)", rendered)
     result["rendered"] = rendered
     tbm = Path(args.tbm)
     if tbm.is_dir():
-        scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile)
+        scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile, ttas)
         print_table(f"TBM optical crops ({tbm}), expert masks", scores)
         result["tbm"] = scores
     else:
