@@ -1,11 +1,11 @@
-"""The two grain additions on and off: closed-boundary fakes and scale matching, same data, same run.
+"""The grain additions on and off: closed-boundary fakes, scale matching (and photometric jitter), same data, same run.
 
 Run: python benchmarks/grains_ablation.py [--steps 150] [--crop 96] [--out runs/grains_ablation]
 
 Real domain: 96 rendered micrographs (256 x 256, styles brightfield/tint/dirty/heavy) with small
 grains (18-24 px), so that the unmatched virtual domain (the 40 px default) is visibly off scale.
-Four CycleGANs (closed boundaries on/off x scale matching on/off) are trained with identical
-seeds and steps; each is scored on 8 rendered micrographs of the unseen "faint" style at the same
+Four CycleGANs (closed boundaries on/off x scale matching on/off), and a fifth with both on plus
+`augment` (photometric jitter of the real crops), are trained with identical seeds and steps; each is scored on 8 rendered micrographs of the unseen "faint" style at the same
 grain size (exact truth). Small budgets: the point is the difference between the rows, not the
 absolute level (see BENCHMARKS.md for the budget used).
 """
@@ -45,24 +45,24 @@ def main() -> None:
         _, labels, _ = synthesize(256, 21.0, dispersion=0.3, seed=70000 + i)
         tests.append((to_gray_float(render(labels, "faint", seed=70000 + i)), labels))
     results = {}
-    for closed in (False, True):
-        for scale in (False, True):
-            name = f"closed={'on' if closed else 'off'} scale={'on' if scale else 'off'}"
-            run_dir = out / f"closed_{int(closed)}_scale_{int(scale)}"
-            if not (run_dir / "model.pt").exists():
-                summary = train([data / "rendered"], run_dir, steps=args.steps, crop=args.crop, batch_size=4,
-                                n_virtual=96, closed_boundaries=closed, scale_matching=scale,
-                                model={"n_blocks": 4, "ndf": 16}, seed=0, sample_every=args.steps,
-                                overwrite=True, progress=False)
-                size_range = summary["grain_size_range"]
-            else:
-                size_range = json.loads((run_dir / "config.json").read_text())["meta"]["grain_size_range"]
-            segmenter = GrainSegmenter(run_dir / "model.pt")
-            rows = [score(segmenter.segment(image), labels) for image, labels in tests]
-            results[name] = dict(mean_scores(rows), virtual_grain_px=float(np.mean(size_range)))
-            r = results[name]
-            print(f"{name:<24} virtual {r['virtual_grain_px']:5.1f} px  F1 {r['f1']:.3f}  ARI {r['ari']:.3f}  "
-                  f"count error {r['count_error']:.3f}  G error {r['G_error']:.3f}", flush=True)
+    arms = [(closed, scale, False) for closed in (False, True) for scale in (False, True)] + [(True, True, True)]
+    for closed, scale, augment in arms:
+        name = f"closed={'on' if closed else 'off'} scale={'on' if scale else 'off'}" + (" augment=on" if augment else "")
+        run_dir = out / (f"closed_{int(closed)}_scale_{int(scale)}" + ("_augment" if augment else ""))
+        if not (run_dir / "model.pt").exists():
+            summary = train([data / "rendered"], run_dir, steps=args.steps, crop=args.crop, batch_size=4,
+                            n_virtual=96, closed_boundaries=closed, scale_matching=scale, augment=augment,
+                            model={"n_blocks": 4, "ndf": 16}, seed=0, sample_every=args.steps,
+                            overwrite=True, progress=False)
+            size_range = summary["grain_size_range"]
+        else:
+            size_range = json.loads((run_dir / "config.json").read_text())["meta"]["grain_size_range"]
+        segmenter = GrainSegmenter(run_dir / "model.pt")
+        rows = [score(segmenter.segment(image), labels) for image, labels in tests]
+        results[name] = dict(mean_scores(rows), virtual_grain_px=float(np.mean(size_range)))
+        r = results[name]
+        print(f"{name:<36} virtual {r['virtual_grain_px']:5.1f} px  F1 {r['f1']:.3f}  ARI {r['ari']:.3f}  "
+              f"count error {r['count_error']:.3f}  G error {r['G_error']:.3f}", flush=True)
     print(json.dumps({"steps": args.steps, "crop": args.crop, "true_grain_px": 21.0, "results": results}))
 
 
