@@ -391,6 +391,7 @@ def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, mult
 # --------------------------------------------------------------------------- the CycleGAN segmenter
 
 CALIBRATION_SIDE = 512
+MIN_SIDE = 32  # smaller images are mirrored out to this side and the result cropped back
 
 
 def default_model_path():
@@ -474,6 +475,10 @@ class GrainSegmenter:
         if tta not in TTA_ORDER:
             raise MatganError(f"tta {tta}: expected one of {', '.join(map(str, TTA_ORDER))}")
         gray = np.asarray(gray, dtype=np.float32)
+        height, width = gray.shape
+        if min(height, width) < MIN_SIDE:  # the network's reflection padding needs a few px per level
+            gray = np.pad(gray, ((0, max(MIN_SIDE - height, 0)), (0, max(MIN_SIDE - width, 0))), mode="symmetric")
+            return self.boundary_probability(gray, tile, overlap, progress, tta)[:height, :width].copy()
         self.calibrate(gray)  # flips and quarter turns leave the calibration windows' statistics unchanged
         prob = None
         for k in TTA_ORDER[tta]:

@@ -160,6 +160,8 @@ def test_default_model_with_flips_and_turns_keeps_the_image_frame():
     assert np.corrcoef(one.ravel(), eight.ravel())[0, 1] > 0.9
     with pytest.raises(MatganError, match="tta 3"):
         segmenter.boundary_probability(gray, tta=3)
+    for shape in [(1, 40), (7, 9), (40, 3)]:  # slivers smaller than the network's padding still segment
+        assert segmenter.segment(gray[:shape[0], :shape[1]], tta=2).shape == shape
 
 
 def test_photometric_jitter_weakens_contrast_reproducibly():
