@@ -1,13 +1,14 @@
-"""The grain additions on and off: closed-boundary fakes, scale matching (and photometric jitter), same data, same run.
+"""The grain additions on and off: closed boundaries, scale matching, photometric jitter; same data, same run.
 
 Run: python benchmarks/grains_ablation.py [--steps 150] [--crop 96] [--out runs/grains_ablation]
 
 Real domain: 96 rendered micrographs (256 x 256, styles brightfield/tint/dirty/heavy) with small
 grains (18-24 px), so that the unmatched virtual domain (the 40 px default) is visibly off scale.
 Four CycleGANs (closed boundaries on/off x scale matching on/off), and a fifth with both on plus
-`augment` (photometric jitter of the real crops), are trained with identical seeds and steps; each is scored on 8 rendered micrographs of the unseen "faint" style at the same
-grain size (exact truth). Small budgets: the point is the difference between the rows, not the
-absolute level (see BENCHMARKS.md for the budget used).
+`augment` (photometric jitter of the real crops), are trained with identical seeds and steps; each
+is scored on 8 rendered micrographs of the unseen "faint" style at the same grain size (exact truth).
+Small budgets: the point is the difference between the rows, not the absolute level (see
+BENCHMARKS.md for the budget used).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def main() -> None:
     results = {}
     arms = [(closed, scale, False) for closed in (False, True) for scale in (False, True)] + [(True, True, True)]
     for closed, scale, augment in arms:
-        name = f"closed={'on' if closed else 'off'} scale={'on' if scale else 'off'}" + (" augment=on" if augment else "")
+        name = f"closed={'on' if closed else 'off'} scale={'on' if scale else 'off'}"
+        name += " augment=on" if augment else ""
         run_dir = out / (f"closed_{int(closed)}_scale_{int(scale)}" + ("_augment" if augment else ""))
         if not (run_dir / "model.pt").exists():
             summary = train([data / "rendered"], run_dir, steps=args.steps, crop=args.crop, batch_size=4,

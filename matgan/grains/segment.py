@@ -480,15 +480,10 @@ class GrainSegmenter:
             gray = np.pad(gray, ((0, max(MIN_SIDE - height, 0)), (0, max(MIN_SIDE - width, 0))), mode="symmetric")
             return self.boundary_probability(gray, tile, overlap, progress, tta)[:height, :width].copy()
         self.calibrate(gray)  # flips and quarter turns leave the calibration windows' statistics unchanged
-        prob = None
-        for k in TTA_ORDER[tta]:
-            out = _dihedral(tiled_apply(_dihedral(gray, k), self._forward, tile, overlap, self.multiple, progress),
-                            k, inverse=True)
-            if prob is None:
-                prob = np.ascontiguousarray(out)
-            else:
-                prob += out
-            del out
+        prob = tiled_apply(gray, self._forward, tile, overlap, self.multiple, progress)
+        for k in TTA_ORDER[tta][1:]:  # the first transform is the identity
+            prob += _dihedral(tiled_apply(_dihedral(gray, k), self._forward, tile, overlap, self.multiple, progress),
+                              k, inverse=True)
         if tta > 1:
             prob /= tta
         # in place: virtual (-1 boundary .. 1 grain) -> boundary probability, no image-sized copies
@@ -507,7 +502,8 @@ class GrainSegmenter:
         return probability_to_labels(prob_8bit, min_area=min_area)
 
 
-# test-time augmentation: the dihedral transforms (0-3: quarter turns, 4-7: mirrored) used for each count
+# test-time augmentation: the dihedral transforms (0-3: quarter turns, 4-7: mirrored) used for each count,
+# the identity first
 TTA_ORDER = {1: (0,), 2: (0, 4), 4: (0, 4, 2, 6), 8: (0, 4, 2, 6, 1, 5, 3, 7)}
 
 

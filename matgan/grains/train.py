@@ -128,19 +128,14 @@ def photometric_jitter(image, generator, contrast: tuple[float, float] = (0.35, 
     (in [0, 1] units). Trained on such crops, the generator learns to find boundaries that stand
     barely above the noise. Torch tensor in, torch tensor out.
     """
+    import cv2
     import torch
-    import torch.nn.functional as F
 
     u = torch.rand(3, generator=generator)
     out = image.mean() + (image - image.mean()) * (contrast[0] + (contrast[1] - contrast[0]) * float(u[0]))
     sigma = blur * float(u[1])
     if sigma > 0.3:
-        radius = int(3 * sigma + 0.5)
-        x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-        kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-        kernel /= kernel.sum()
-        padded = F.pad(out[None], (radius, radius, radius, radius), mode="reflect")
-        out = F.conv2d(F.conv2d(padded, kernel.view(1, 1, 1, -1)), kernel.view(1, 1, -1, 1))[0]
+        out = torch.from_numpy(cv2.GaussianBlur(out[0].numpy(), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101))[None]
     out = out + 2 * noise * float(u[2]) * torch.randn(out.shape, generator=generator)
     return out.clamp(-1, 1)
 
