@@ -9,7 +9,10 @@ Two image sets:
   `--style` (default "faint", the style the default model never saw); truth = the exact labels;
 - tbm: the real TBM optical crops with expert boundary masks (skipped when the folder is absent).
 Scores (means over images): boundary precision/recall/F1 at 2 px, adjusted Rand index, variation of
-information, relative grain-count error, ASTM G error. Prints one table per set and a JSON line.
+information, relative grain-count error, ASTM G error. On the rendered set the count and G errors
+are also given against the resolvable truth (`res`: grains narrower than 3 px merged away, see
+`grains.evaluate.resolvable_truth`), since slivers that the drawn boundaries cover completely cannot
+be counted by any method. Prints one table per set and a JSON line.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def rendered_set(n: int, style: str, size: int = 256):
+    from matgan.grains.evaluate import resolvable_truth
     from matgan.grains.render import render
     from matgan.grains.synth import synthesize
     from matgan.grains.train import draw_grain_size
@@ -35,7 +39,8 @@ def rendered_set(n: int, style: str, size: int = 256):
     items = []
     for i in range(n):
         _, labels, _ = synthesize(size, draw_grain_size((16, 56), rng), dispersion=0.3, seed=90000 + i)
-        items.append((f"{style}_{i}", to_gray_float(render(labels, style, seed=90000 + i)), labels))
+        items.append((f"{style}_{i}", to_gray_float(render(labels, style, seed=90000 + i)), labels,
+                      resolvable_truth(labels)))
     return items
 
 
@@ -46,7 +51,8 @@ def tbm_set(folder: Path):
     items = []
     for image_path in list_images([folder / "images"]):
         mask = read_image(folder / "masks" / image_path.name)
-        items.append((image_path.stem, to_gray_float(read_image(image_path)), labels_from_boundaries(mask, "bright")))
+        items.append((image_path.stem, to_gray_float(read_image(image_path)), labels_from_boundaries(mask, "bright"),
+                      None))
     return items
 
 
@@ -63,19 +69,27 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,)):
             segmenter = segmenter or GrainSegmenter(model)
         for tta in ttas if method == "cyclegan" else (1,):
             rows, start = [], time.perf_counter()
-            for _, image, truth in items:
+            for _, image, truth, resolvable in items:
                 pred = (segmenter.segment(image, tile, tta=tta) if method == "cyclegan"
                         else segment_classical(image, method))
-                rows.append(score(pred, truth))
+                row = score(pred, truth)
+                if resolvable is not None:
+                    res = score(pred, resolvable)
+                    row.update(n_true_res=res["n_true"], count_error_res=res["count_error"], G_error_res=res["G_error"])
+                rows.append(row)
             name = f"cyclegan-tta{tta}" if method == "cyclegan" and tta > 1 else method
             table[name] = dict(mean_scores(rows), seconds=time.perf_counter() - start)
+            if "count_error_res" in rows[0]:
+                table[name].update({k: float(np.mean([r[k] for r in rows]))
+                                    for k in ("n_true_res", "count_error_res", "G_error_res")})
     return table
 
 
 def print_table(title, table):
-    keys = ("f1", "precision", "recall", "ari", "vi", "count_error", "G_error")
+    keys = ("f1", "precision", "recall", "ari", "vi", "count_error", "G_error", "count_error_res", "G_error_res")
+    keys = [k for k in keys if k in next(iter(table.values()))]
     print(f"\n{title}")
-    print(f"{'method':<14} " + " ".join(f"{k:>11}" for k in keys))
+    print(f"{'method':<14} " + " ".join(f"{k.replace('_error', '_err'):>11}" for k in keys))
     for method, s in table.items():
         print(f"{method:<14} " + " ".join(f"{s[k]:11.3f}" for k in keys))
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from matgan.grains.baselines import METHODS, segment_classical
-from matgan.grains.evaluate import adjusted_rand_index, boundary_scores, score, variation_of_information
+from matgan.grains.evaluate import (adjusted_rand_index, boundary_scores, resolvable_truth, score,
+                                   variation_of_information)
 from matgan.grains.measure import labels_from_boundaries
 from matgan.grains.render import render
 from matgan.grains.synth import synthesize
@@ -58,6 +59,28 @@ def test_count_error_and_g_error():
     assert s["n_true"] == 1.0 and s["n_pred"] == 0.5  # both grains touch the edge: 1/2 each
     assert s["count_error"] == pytest.approx(0.5)
     assert s["G_error"] == pytest.approx(1.0, abs=1e-3)  # half the grains: one G number
+
+
+def test_resolvable_truth_merges_slivers_only():
+    labels = np.ones((40, 60), np.int32)
+    labels[:, 20] = labels[:, 23] = labels[:, 30] = labels[:, 35] = 0  # boundaries
+    labels[:, 21:23] = 2  # a 2 px sliver: its boundary grooves would cover it
+    labels[:, 24:30] = 3  # 6 px wide: visible
+    labels[:, 31:35] = 4  # 4 px wide: visible
+    labels[:, 36:] = 5
+    labels[5:7, 45] = 0  # a boundary spur
+    labels[10, 50] = 6  # a one-pixel speck
+    labels[9, 50] = labels[11, 50] = labels[10, 49] = labels[10, 51] = 0
+    res = resolvable_truth(labels)
+    assert res.max() == 4  # sliver and speck gone, 1 3 4 5 remain
+    assert len(np.unique(res[:, 0:24])) == 2  # 1 took the sliver and the boundary between them (0 remains at 23)
+    assert (res[:, 21] == res[:, 0]).all()
+    assert len(np.unique(res[:, 24:30])) == 1 and len(np.unique(res[:, 31:35])) == 1
+    assert res[10, 50] == res[0, 50] and (res[:, 36:] > 0).all()  # speck and spur dissolved into 5
+    full = synthesize(256, 16, dispersion=0.3, seed=3)[1]
+    kept = resolvable_truth(full)
+    assert 0.7 * full.max() < kept.max() < full.max()  # real tessellations hold some slivers, not many
+    assert resolvable_truth(kept).max() == kept.max()  # idempotent
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
