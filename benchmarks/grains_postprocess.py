@@ -18,24 +18,9 @@ import itertools
 import json
 
 import numpy as np
+from grains_quality import rendered_set  # benchmarks/ is the script's folder, so on sys.path
 
 STYLES = ("brightfield", "tint", "dirty", "heavy")
-
-
-def validation_set(n: int, size: int = 256):
-    from matgan.grains.evaluate import resolvable_truth
-    from matgan.grains.render import render
-    from matgan.grains.synth import synthesize
-    from matgan.grains.train import draw_grain_size
-    from matgan.io import to_gray_float
-
-    rng = np.random.default_rng(70000)
-    items = []
-    for i in range(n):
-        style = STYLES[i % len(STYLES)]
-        _, labels, _ = synthesize(size, draw_grain_size((16, 56), rng), dispersion=0.3, seed=70000 + i)
-        items.append((style, to_gray_float(render(labels, style, seed=70000 + i)), labels, resolvable_truth(labels)))
-    return items
 
 
 def main() -> None:
@@ -53,9 +38,9 @@ def main() -> None:
     args = parser.parse_args()
     segmenter = GrainSegmenter(args.model)
     maps = []
-    for style, image, truth, resolvable in tqdm(validation_set(args.n), desc="generator"):
+    for name, image, truth, resolvable in tqdm(rendered_set(args.n, STYLES, seed=70000), desc="generator"):
         prob = np.rint(segmenter.boundary_probability(image, 512, tta=args.tta) * 255).astype(np.uint8)
-        maps.append((style, prob, truth, resolvable))
+        maps.append((name.rsplit("_", 1)[0], prob, truth, resolvable))
     grid = list(itertools.product([float(s) for s in args.sigma.split(",")], [float(h) for h in args.h.split(",")]))
     results = []
     print(f"\n{'sigma':>5} {'h':>5} {'f1':>6} {'ari':>6} {'count':>6} {'G':>6} {'count_res':>9} {'G_res':>6}  "

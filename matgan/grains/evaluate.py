@@ -140,7 +140,7 @@ SCORE_KEYS = ("precision", "recall", "f1", "ari", "vi", "n_pred", "n_true", "cou
 
 
 def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Mean of each score over images (NaNs ignored)."""
+    """Mean of each score (every key of the first row) over images (NaNs ignored)."""
     if not rows:
         return {}
-    return {k: float(np.nanmean([r[k] for r in rows])) for k in SCORE_KEYS if k in rows[0]}
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}

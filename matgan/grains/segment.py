@@ -198,25 +198,21 @@ def merge_small_grains(labels: np.ndarray, min_area: int, inplace: bool = False)
     extra with `inplace` and int32 input). Returns int32 labels with 0 only where different grains meet.
     """
     labels = np.asarray(labels, dtype=np.int32) if inplace else np.array(labels, dtype=np.int32, copy=True)
-    if labels.max() == 0:
-        return labels
-    areas = np.bincount(labels.ravel())
-    return merge_grains(labels, np.flatnonzero(areas < min_area), inplace=True, areas=areas)
+    return merge_grains(labels, np.flatnonzero(np.bincount(labels.ravel()) < min_area), inplace=True)
 
 
-def merge_grains(labels: np.ndarray, grains, inplace: bool = False, areas: np.ndarray | None = None) -> np.ndarray:
+def merge_grains(labels: np.ndarray, grains, inplace: bool = False) -> np.ndarray:
     """Merge the listed grains (smallest first) into the neighbour each shares most boundary with,
     remove boundary pixels that separate a grain from itself (spurs), and number grains 1..K.
 
-    `areas` (np.bincount of `labels`) may be passed when already at hand. Memory as in
-    `merge_small_grains`.
+    Memory as in `merge_small_grains`.
     """
     from scipy import ndimage
 
     labels = np.asarray(labels, dtype=np.int32) if inplace else np.array(labels, dtype=np.int32, copy=True)
     if labels.max() == 0:
         return labels
-    areas = np.bincount(labels.ravel()) if areas is None else areas
+    areas = np.bincount(labels.ravel())
     small = np.asarray(grains, dtype=np.int64)
     small = small[(small > 0) & (small < len(areas))]
     if len(small):
