@@ -1,14 +1,17 @@
-"""How the CycleGAN's post-processing parameters were chosen: a grid over flooding depth and smoothing.
+"""How the CycleGAN's post-processing parameters were chosen: a grid over smoothing, flooding depth and splitting.
 
-Run: python benchmarks/grains_postprocess.py [--model PATH] [--n 16] [--sigma 1,1.5,2] [--h 0.05,0.1,0.2,0.3]
-                                             [--tta 1]
+Run: python benchmarks/grains_postprocess.py [--model PATH] [--n 64] [--sigma 1,1.5,2] [--h 0.1,0.2,0.3]
+                                             [--split off,0.5,1,2] [--tta 1]
 
 Validation images only: `--n` micrographs rendered in the *training* styles of the default model
 (brightfield, tint, dirty, heavy in turn; seeds 70000+, 256 x 256, grain sizes 16-56 px), never the
-held-out style that `grains_quality.py` scores. The generator runs once per image; each (sigma, h)
-pair then goes through `grains.segment.probability_to_labels`, the code path `grains segment` uses.
-Prints F1 (2 px), ARI, the count and G errors against the exact and the resolvable truth (see
-`grains.evaluate.resolvable_truth`), the count error per style, and a JSON line.
+held-out style that `grains_quality.py` scores. The generator runs once per image; each (sigma, h,
+split) then goes through `grains.segment.probability_to_labels`, the code path `grains segment` uses
+(split: the evidence threshold of `split_concave_grains`, off = no splitting). Prints F1 (2 px), ARI,
+the count and G errors against the exact and the resolvable truth (see
+`grains.evaluate.resolvable_truth`), the count error per style, the selection criterion
+1 - F1 + 1 - ARI + count error (res) + G error (res) (lower is better; the defaults are its minimum),
+and a JSON line.
 """
 
 from __future__ import annotations
@@ -26,40 +29,75 @@ STYLES = ("brightfield", "tint", "dirty", "heavy")
 def main() -> None:
     from tqdm.auto import tqdm
 
+    from matgan.grains.baselines import darkness
     from matgan.grains.evaluate import score
-    from matgan.grains.segment import WATERSHED_DEPTH, WATERSHED_SIGMA, GrainSegmenter, probability_to_labels
+    from matgan.grains.segment import (
+        SPLIT_EVIDENCE,
+        SPLIT_MIN_AREA,
+        SPLIT_MIN_DEPTH,
+        WATERSHED_DEPTH,
+        WATERSHED_SIGMA,
+        GrainSegmenter,
+        probability_to_labels,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="CycleGAN checkpoint (default: the shipped model)")
-    parser.add_argument("--n", type=int, default=16)
+    parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--sigma", default="1,1.5,2")
-    parser.add_argument("--h", default="0.05,0.1,0.2,0.3")
+    parser.add_argument("--h", default="0.1,0.2,0.3")
+    parser.add_argument("--split", default="off,0.5,1", help="evidence thresholds for splitting (off = none)")
+    parser.add_argument("--min-depth", default=str(SPLIT_MIN_DEPTH), help="concavity depths (px) for splitting")
+    parser.add_argument("--min-area", default=str(SPLIT_MIN_AREA), help="smallest piece a split may leave (px)")
     parser.add_argument("--tta", type=int, default=1)
+    parser.add_argument("--method", choices=("cyclegan", "watershed"), default="cyclegan",
+                        help="watershed: the classical baseline (its landscape is the image's darkness smoothed "
+                             "by sigma, flooded unsmoothed)")
     args = parser.parse_args()
-    segmenter = GrainSegmenter(args.model)
+    classical = args.method == "watershed"
+    segmenter = None if classical else GrainSegmenter(args.model)
     maps = []
-    for name, image, truth, resolvable in tqdm(rendered_set(args.n, STYLES, seed=70000), desc="generator"):
-        prob = np.rint(segmenter.boundary_probability(image, 512, tta=args.tta) * 255).astype(np.uint8)
-        maps.append((name.rsplit("_", 1)[0], prob, truth, resolvable))
-    grid = list(itertools.product([float(s) for s in args.sigma.split(",")], [float(h) for h in args.h.split(",")]))
+    for name, image, truth, resolvable in tqdm(rendered_set(args.n, STYLES, seed=70000), desc="images"):
+        land = image if classical else np.rint(segmenter.boundary_probability(image, 512, tta=args.tta) * 255
+                                               ).astype(np.uint8)
+        maps.append((name.rsplit("_", 1)[0], land, truth, resolvable))
+    split_defaults = (SPLIT_EVIDENCE, SPLIT_MIN_DEPTH, SPLIT_MIN_AREA)
+    defaults = (1.0, 0.06, *split_defaults) if classical else (WATERSHED_SIGMA, WATERSHED_DEPTH, *split_defaults)
+    shapes = list(itertools.product([float(d) for d in args.min_depth.split(",")],
+                                    [int(a) for a in args.min_area.split(",")]))
+    splits = []  # (evidence, min_depth, min_area); one "off" whatever the shapes
+    for v in args.split.split(","):
+        splits += [(None, None, None)] if v.strip() == "off" else [(float(v), d, a) for d, a in shapes]
+    grid = [(sigma, h, *split) for sigma, h, split in itertools.product(
+        [float(s) for s in args.sigma.split(",")], [float(h) for h in args.h.split(",")], splits)]
     results = []
-    print(f"\n{'sigma':>5} {'h':>5} {'f1':>6} {'ari':>6} {'count':>6} {'G':>6} {'count_res':>9} {'G_res':>6}  "
-          + " ".join(f"{s[:6]:>6}" for s in STYLES) + "  (count_res per style)")
-    for sigma, h in grid:
+    print(f"\n{'sigma':>5} {'h':>5} {'split':>5} {'depth':>5} {'area':>4} {'f1':>6} {'ari':>6} {'count':>6} {'G':>6} {'count_res':>9} {'G_res':>6} "
+          f"{'crit':>6}  " + " ".join(f"{s[:6]:>6}" for s in STYLES) + "  (count_res per style)")
+    for sigma, h, split, depth, area in grid:
+        options = {} if split is None else dict(split_min_depth=depth, split_min_area=area)
         rows = []
-        for style, prob, truth, resolvable in maps:
-            pred = probability_to_labels(prob, h=h, sigma=sigma)
+        for style, land, truth, resolvable in maps:
+            if classical:
+                pred = probability_to_labels(darkness(land, sigma), h=h, sigma=0.0, split=split, **options)
+            else:
+                pred = probability_to_labels(land, h=h, sigma=sigma, split=split, **options)
             exact, res = score(pred, truth), score(pred, resolvable)
             rows.append(dict(style=style, f1=exact["f1"], ari=exact["ari"], count_error=exact["count_error"],
                              G_error=exact["G_error"], count_error_res=res["count_error"], G_error_res=res["G_error"]))
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "style"}
         per_style = {s: float(np.mean([r["count_error_res"] for r in rows if r["style"] == s])) for s in STYLES}
-        default = " (default)" if (sigma, h) == (WATERSHED_SIGMA, WATERSHED_DEPTH) else ""
-        print(f"{sigma:5.2f} {h:5.2f} {mean['f1']:6.3f} {mean['ari']:6.3f} {mean['count_error']:6.3f} "
-              f"{mean['G_error']:6.3f} {mean['count_error_res']:9.3f} {mean['G_error_res']:6.3f}  "
+        mean["criterion"] = 2 - mean["f1"] - mean["ari"] + mean["count_error_res"] + mean["G_error_res"]
+        default = " (default)" if (sigma, h, split, depth, area) == defaults else ""
+        print(f"{sigma:5.2f} {h:5.2f} {'off' if split is None else split:>5} {depth or '':>5} {area or '':>4} "
+              f"{mean['f1']:6.3f} {mean['ari']:6.3f} "
+              f"{mean['count_error']:6.3f} {mean['G_error']:6.3f} {mean['count_error_res']:9.3f} "
+              f"{mean['G_error_res']:6.3f} {mean['criterion']:6.3f}  "
               + " ".join(f"{per_style[s]:6.2f}" for s in STYLES) + default)
-        results.append(dict(sigma=sigma, h=h, **mean, per_style_count_error_res=per_style))
-    print(json.dumps({"model": args.model or "default", "n": args.n, "tta": args.tta, "grid": results}))
+        results.append(dict(sigma=sigma, h=h, split=split, min_depth=depth, min_area=area, **mean, per_style_count_error_res=per_style))
+    best = min(results, key=lambda r: r["criterion"])
+    print(f"\nlowest criterion: sigma {best['sigma']}, h {best['h']}, split {best['split']}, min depth "
+          f"{best['min_depth']}, min area {best['min_area']} ({best['criterion']:.3f})")
+    print(json.dumps({"method": args.method, "model": args.model or "default", "n": args.n, "tta": args.tta, "grid": results}))
 
 
 if __name__ == "__main__":

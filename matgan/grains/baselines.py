@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from matgan.errors import MatganError
-from matgan.grains.segment import boundaries_to_labels, probability_to_labels
+from matgan.grains.segment import SPLIT_EVIDENCE, boundaries_to_labels, probability_to_labels
 
 
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -59,14 +59,20 @@ def canny(image: np.ndarray, sigma: float = 1.5, join_radius: int = 3, min_area:
     return boundaries_to_labels(band.astype(np.float32), min_area=min_area, close_radius=0)
 
 
-def watershed(image: np.ndarray, sigma: float = 1.5, h: float = 0.04, min_area: int = 12) -> np.ndarray:
+def darkness(image: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """The landscape the classical watershed floods: smoothed, flattened darkness in [0, 1]."""
+    return 1.0 - _flatten(_smooth(image, sigma)).clip(0, 2) / 2
+
+
+def watershed(image: np.ndarray, sigma: float = 1.0, h: float = 0.06, min_area: int = 12,
+              split: float | None = SPLIT_EVIDENCE) -> np.ndarray:
     """Watershed of the smoothed darkness from its regional minima (h-minima), with watershed lines.
 
     Dark boundaries are ridges of darkness, so flooding it from the grain interiors meets on them;
-    the same flooding (`segment.probability_to_labels`) that turns the CycleGAN's boundary map into grains.
+    the same flooding and splitting (`segment.probability_to_labels`) that turns the CycleGAN's
+    boundary map into grains.
     """
-    darkness = 1.0 - _flatten(_smooth(image, sigma)).clip(0, 2) / 2
-    return probability_to_labels(darkness, h, sigma=0.0, min_area=min_area)
+    return probability_to_labels(darkness(image, sigma), h, sigma=0.0, min_area=min_area, split=split)
 
 
 METHODS = {"otsu": otsu, "local": local, "canny": canny, "watershed": watershed}

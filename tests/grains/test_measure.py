@@ -120,3 +120,71 @@ def test_flooding_in_tiles_matches_one_pass():
     tiled = watershed_boundaries(darkness, h=0.05, sigma=1.5, tile=120, margin=30)
     assert whole.sum() > 1000
     assert (whole != tiled).mean() < 1e-3  # without a margin the tiles differ on ~0.7 % of the pixels
+
+
+def test_h_minima_markers_give_one_marker_per_basin_even_on_speckled_flat_floors():
+    from skimage.morphology import h_minima
+
+    from matgan.grains.segment import h_minima_markers
+
+    land = np.zeros((40, 61), np.float32)
+    land[:, 30] = 1.0  # two basins split by a ridge
+    rng = np.random.default_rng(0)
+    land[rng.random(land.shape) < 0.2] += 0.02  # specks far shallower than h on the clipped floors
+    markers = h_minima_markers(land, 0.1)
+    assert len(np.unique(markers[markers > 0])) == 2
+    assert (markers[:, :30] > 0).any() and (markers[:, 31:] > 0).any()
+    from scipy import ndimage
+
+    assert ndimage.label(h_minima(land, 0.1))[1] > 2  # skimage's floor pixels fall apart into many markers
+
+
+def _two_merged_grains():
+    """Labels (1 = two convex grains merged into one region with two re-entrant corners, 2 = the
+    rest, 0 = 1-px boundaries) and the polygons of the two true grains."""
+    import cv2
+
+    a = np.array([[10, 10], [40, 18], [45, 38], [12, 48]], np.int32)
+    b = np.array([[40, 18], [78, 8], [76, 50], [45, 38]], np.int32)
+    region = np.zeros((60, 90), np.uint8)
+    cv2.fillPoly(region, [a, b], 1)
+    labels = np.where(region > 0, 1, 2).astype(np.int32)
+    ring = cv2.dilate(region, np.ones((3, 3), np.uint8)) - region
+    labels[ring > 0] = 0
+    return labels, a, b
+
+
+def test_split_concave_grains_cuts_a_merged_pair_along_the_missed_boundary():
+    import cv2
+
+    from matgan.grains.segment import split_concave_grains
+
+    labels, a, b = _two_merged_grains()
+    land = np.where(labels == 0, 1.0, 0.0).astype(np.float32)
+    rng = np.random.default_rng(1)
+    land += rng.normal(0, 0.05, land.shape).astype(np.float32)  # noise
+    missed = land.copy()
+    cv2.line(missed, (40, 18), (45, 38), 0.35, 2)  # the missed boundary, drawn faintly
+    split = split_concave_grains(labels, np.clip(missed, 0, 1), evidence=1.0)
+    assert split.max() == 3  # the region became two grains; the rest stays one
+    centre_a, centre_b = a.mean(0).astype(int), b.mean(0).astype(int)
+    grain_a, grain_b = split[centre_a[1], centre_a[0]], split[centre_b[1], centre_b[0]]
+    assert grain_a > 0 and grain_b > 0 and grain_a != grain_b
+    new_boundary = (split == 0) & (labels != 0)
+    ys, xs = np.nonzero(new_boundary)
+    assert 15 <= ys.min() and ys.max() <= 41 and 38 <= xs.min() and xs.max() <= 47  # along the true edge
+    # no evidence along the chord: the concave region is left whole
+    assert split_concave_grains(labels, np.clip(land, 0, 1), evidence=1.0).max() == 2
+
+
+def test_split_concave_grains_leaves_convex_grains_and_numbers_grains():
+    from matgan.grains.segment import merge_grains, split_concave_grains
+    from matgan.grains.synth import synthesize
+
+    _, labels, _ = synthesize(128, 24, seed=5)
+    labels = merge_grains(labels, [])  # boundary pixels touching one grain only join it, as after segmentation
+    land = np.where(labels == 0, 1.0, 0.0).astype(np.float32)
+    split = split_concave_grains(labels, land, evidence=1.0)
+    assert split.max() == labels.max()  # the true grains are convex: nothing to cut
+    assert np.array_equal(split == 0, labels == 0)
+    assert np.array_equal(np.unique(split), np.arange(split.max() + 1))
