@@ -198,31 +198,39 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
               help="grains smaller than this (px) are merged into a neighbour")
 @click.option("--tta", type=click.Choice(["1", "2", "4", "8"]), default="1", show_default=True,
               help="cyclegan: average the generator over this many flips/quarter turns (slower, steadier)")
+@click.option("--split/--no-split", default=True, show_default=True,
+              help="cyclegan, watershed: cut grains between two concave corners where the boundary map shows a "
+                   "missed boundary (off for very noisy images or strongly non-convex grains)")
 @device_option
 @out_option(help="output folder (default: grains_segment/)")
 @overwrite_option
-def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, device, out, overwrite) -> None:
+def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, split, device, out, overwrite) -> None:
     """Segment micrographs into grains: per-image boundaries, labels, overlay; run tables and results.h5."""
+    from matgan.grains.segment import SPLIT_EVIDENCE
     from matgan.io import to_gray_float
 
+    evidence = SPLIT_EVIDENCE if split else None
     if method == "cyclegan":
         from matgan.grains.segment import GrainSegmenter, default_model_path
 
         segmenter = GrainSegmenter(model, device=device)
 
         def labels_of(path, image):
-            return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta))
+            return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta), split=evidence)
 
         model_name = str(model or default_model_path())
     else:
         from matgan.grains.baselines import segment_classical
 
+        options = {"split": evidence} if method == "watershed" else {}
+
         def labels_of(path, image):
-            return segment_classical(to_gray_float(image), method, min_area=min_area)
+            return segment_classical(to_gray_float(image), method, min_area=min_area, **options)
 
         model_name = ""
     attrs = {"method": method, "model": model_name, "tile": tile, "overlap": overlap, "min_area": min_area,
-             "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0}
+             "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0,
+             "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off"}
     _run_images(images, out or "grains_segment", overwrite, pixel_size, labels_of, per_image_outputs=True,
                 results_h5=True, attrs=attrs)
 

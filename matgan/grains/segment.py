@@ -639,14 +639,15 @@ class GrainSegmenter:
         return np.clip(prob, 0.0, 1.0, out=prob)
 
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12,
-                tta: int = 1) -> np.ndarray:
-        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`: see `boundary_probability`)."""
+                tta: int = 1, split: float | None = SPLIT_EVIDENCE) -> np.ndarray:
+        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`: see `boundary_probability`;
+        `split`: see `probability_to_labels`)."""
         prob = self.boundary_probability(gray, tile, overlap, tta=tta)
         prob *= 255.0
         np.rint(prob, out=prob)
         prob_8bit = prob.astype(np.uint8)
         del prob  # post-processing holds a quarter of the memory of the float map
-        return probability_to_labels(prob_8bit, min_area=min_area)
+        return probability_to_labels(prob_8bit, min_area=min_area, split=split)
 
 
 # test-time augmentation: the dihedral transforms (0-3: quarter turns, 4-7: mirrored) used for each count,

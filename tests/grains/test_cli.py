@@ -102,3 +102,21 @@ def test_segment_classical_does_not_import_torch(tmp_path):
             f"r = CliRunner().invoke(main, ['grains', 'segment', {str(image)!r}, '--method', 'otsu', '-o', "
             f"{str(tmp_path / 'o')!r}]); assert r.exit_code == 0, r.output; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_segment_split_switch_reaches_the_post_processing(tmp_path):
+    from matgan.grains.baselines import watershed
+    from matgan.grains.segment import SPLIT_EVIDENCE
+    from matgan.io import to_gray_float
+
+    data = tmp_path / "data"
+    run("synth", "-n", 1, "--size", 160, "--grain-size", 20, "--render", "faint", "--seed", 3, "-o", data)
+    image = to_gray_float(read_image(data / "rendered" / "00000.png"))
+    for flag, evidence in (("--split", SPLIT_EVIDENCE), ("--no-split", None)):
+        out = tmp_path / flag
+        result = run("segment", data / "rendered", "--method", "watershed", flag, "-o", out)
+        assert result.exit_code == 0, result.output
+        labels = read_label_image(out / "00000_labels.tif")
+        assert np.array_equal(labels, watershed(image, split=evidence))
+        assert read_hdf5(out / "results.h5")[1]["split_evidence"] == (evidence if evidence else "off")
+    assert read_label_image(tmp_path / "--split" / "00000_labels.tif").max() != watershed(image, split=None).max()
