@@ -16,9 +16,10 @@ import numpy as np
 from matgan.errors import MatganError
 
 # post-processing of the CycleGAN's boundary probability (see `probability_to_labels`)
-# (chosen on validation images of the training styles: benchmarks/grains_postprocess.py)
-WATERSHED_DEPTH = 0.3
-WATERSHED_SIGMA = 1.0
+# (chosen on validation images: rendered micrographs of the training styles with the default model, and
+# the TBM train crops with a model adapted on them; benchmarks/grains_postprocess.py)
+WATERSHED_DEPTH = 0.2
+WATERSHED_SIGMA = 1.5
 SPLIT_EVIDENCE: float | None = 0.5  # see `split_concave_grains`; None = no splitting
 SPLIT_MIN_DEPTH = 1.5
 SPLIT_MIN_AREA = 25
@@ -135,8 +136,8 @@ def probability_to_labels(boundary_prob: np.ndarray, h: float = WATERSHED_DEPTH,
     `boundaries_to_labels` then thins the lines, bridges the odd one-pixel break where two tiles'
     lines meet, and merges specks; `split_concave_grains` (evidence threshold `split`, None = off;
     `split_min_depth`, `split_min_area`: its `min_depth`, `min_area`) cuts merged grains between
-    their concave corners. Defaults chosen on rendered micrographs of
-    the training styles (never on the held-out style the benchmark scores).
+    their concave corners. Defaults chosen on validation images (rendered micrographs of the
+    training styles, real TBM train crops with an adapted model), never on the held-out test sets.
     """
     lines = watershed_boundaries(boundary_prob, h, sigma)
     lines *= 255  # uint8 maps count in 0..255
