@@ -232,7 +232,10 @@ class Trainer:
 
     def _load_resume(self) -> None:
         payload = read_checkpoint(self.out_dir / "last.pt", self.variant.name)
-        if payload["variant_config"] != json.loads(json.dumps(self.variant.config.to_dict())):
+        # options added after a checkpoint was written count as their defaults
+        defaults = type(self.variant.config)().to_dict()
+        saved = json.loads(json.dumps({**defaults, **payload["variant_config"]}))
+        if saved != json.loads(json.dumps(self.variant.config.to_dict())):
             raise MatganError(f"{self.out_dir / 'last.pt'}: was trained with another variant config; "
                               "resume with the same options, or start a new run")
         restore_variant(self.variant, payload)

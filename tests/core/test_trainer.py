@@ -56,14 +56,14 @@ def _interrupt_after(model, n):
     model.train_step = step
 
 
-def _cyclegan_fit(out, steps, resume=False, stop_after=None):
+def _cyclegan_fit(out, steps, resume=False, stop_after=None, **options):
     from matgan.core.data import UnpairedCrops
 
     seed_everything(0)
     g = torch.Generator().manual_seed(1)
     a = [torch.rand(1, 40, 40, generator=g) * 2 - 1 for _ in range(4)]
     b = [torch.rand(1, 40, 40, generator=g) * 2 - 1 for _ in range(4)]
-    model = build_variant("cyclegan", {"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 2, "pool_size": 3})
+    model = build_variant("cyclegan", {"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 2, "pool_size": 3, **options})
     if stop_after:
         _interrupt_after(model, stop_after)
     cfg = TrainConfig(steps=steps, batch_size=2, progress=False, sample_every=0, checkpoint_every=0)
@@ -92,6 +92,20 @@ def test_resume_is_bit_exact(tmp_path, fit):
     for key, value in straight.state_dict().items():
         if torch.is_tensor(value):
             assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+def test_a_checkpoint_older_than_an_option_resumes_with_its_default(tmp_path):
+    run = tmp_path / "run"
+    _cyclegan_fit(run, 2)
+    payload = torch.load(run / "last.pt", weights_only=True)
+    config = json.loads(payload["variant_config"])
+    del config["cycle_noise"]  # written before the option existed
+    payload["variant_config"] = json.dumps(config)
+    torch.save(payload, run / "last.pt")
+    _cyclegan_fit(run, 3, resume=True)
+    assert read_checkpoint(run / "last.pt")["step"] == 3
+    with pytest.raises(MatganError, match="another variant config"):
+        _cyclegan_fit(run, 4, resume=True, cycle_noise=0.1)
 
 
 def test_existing_run_is_not_overwritten_without_permission(tmp_path):
