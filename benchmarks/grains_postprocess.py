@@ -32,11 +32,18 @@ from grains_quality import rendered_set, tbm_set  # benchmarks/ is the script's 
 STYLES = ("brightfield", "tint", "dirty", "heavy")
 
 
+def criterion(mean: dict, suffix: str = "") -> float:
+    """The selection criterion of a set's mean scores: 1 - F1 + 1 - ARI + count error + G error."""
+    return 2 - mean["f1"] - mean["ari"] + mean["count_error" + suffix] + mean["G_error" + suffix]
+
+
 def main() -> None:
     from tqdm.auto import tqdm
 
-    from matgan.grains.baselines import darkness
-    from matgan.grains.evaluate import score
+    import inspect
+
+    from matgan.grains.baselines import darkness, watershed
+    from matgan.grains.evaluate import mean_scores, score
     from matgan.grains.segment import (
         SPLIT_EVIDENCE,
         SPLIT_MIN_AREA,
@@ -78,8 +85,11 @@ def main() -> None:
         from pathlib import Path
 
         maps += landscapes(tbm_set(Path(args.real)), args.real_model, lambda name: "real")
-    defaults = ((1.5, 0.04, SPLIT_EVIDENCE, 2.0, 60) if classical
-                else (WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE, SPLIT_MIN_DEPTH, SPLIT_MIN_AREA))
+    if classical:
+        own = {k: v.default for k, v in inspect.signature(watershed).parameters.items()}
+        defaults = tuple(own[k] for k in ("sigma", "h", "split", "split_min_depth", "split_min_area"))
+    else:
+        defaults = (WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE, SPLIT_MIN_DEPTH, SPLIT_MIN_AREA)
     shapes = list(itertools.product([float(d) for d in args.min_depth.split(",")],
                                     [int(a) for a in args.min_area.split(",")]))
     splits = []  # (evidence, min_depth, min_area); one "off" whatever the shapes
@@ -92,27 +102,27 @@ def main() -> None:
     print(f"\n{'sigma':>5} {'h':>5} {'split':>5} {'depth':>5} {'area':>4} {'f1':>6} {'ari':>6} {'count':>6} {'G':>6} "
           f"{'count_res':>9} {'G_res':>6} {'crit':>6}{real}  " + " ".join(f"{s[:6]:>6}" for s in STYLES)
           + "  (rendered; count_res per style)")
+    dark = {}  # the classical landscape, once per (image, sigma)
     for sigma, h, split, depth, area in grid:
         options = {} if split is None else dict(split_min_depth=depth, split_min_area=area)
         rows = []
-        for style, land, truth, resolvable in maps:
+        for index, (style, land, truth, resolvable) in enumerate(maps):
             if classical:
-                pred = probability_to_labels(darkness(land, sigma), h=h, sigma=0.0, split=split, **options)
+                if (index, sigma) not in dark:
+                    dark[index, sigma] = darkness(land, sigma)
+                pred = probability_to_labels(dark[index, sigma], h=h, sigma=0.0, split=split, **options)
             else:
                 pred = probability_to_labels(land, h=h, sigma=sigma, split=split, **options)
             exact, res = score(pred, truth), score(pred, resolvable)
             rows.append(dict(style=style, f1=exact["f1"], ari=exact["ari"], count_error=exact["count_error"],
                              G_error=exact["G_error"], count_error_res=res["count_error"], G_error_res=res["G_error"]))
-        rendered = [r for r in rows if r["style"] != "real"]
-        mean = {k: float(np.mean([r[k] for r in rendered])) for k in rows[0] if k != "style"}
+        mean = mean_scores([{k: v for k, v in r.items() if k != "style"} for r in rows if r["style"] != "real"])
         per_style = {s: float(np.mean([r["count_error_res"] for r in rows if r["style"] == s])) for s in STYLES}
-        mean["criterion"] = 2 - mean["f1"] - mean["ari"] + mean["count_error_res"] + mean["G_error_res"]
-        mean["total"] = mean["criterion"]
+        mean["criterion"] = mean["total"] = criterion(mean, "_res")
         if args.real:
-            reals = [r for r in rows if r["style"] == "real"]
-            mean["real"] = {k: float(np.mean([r[k] for r in reals])) for k in ("f1", "ari", "count_error", "G_error")}
-            mean["real_criterion"] = (2 - mean["real"]["f1"] - mean["real"]["ari"] + mean["real"]["count_error"]
-                                      + mean["real"]["G_error"])
+            mean["real"] = mean_scores([{k: r[k] for k in ("f1", "ari", "count_error", "G_error")}
+                                        for r in rows if r["style"] == "real"])
+            mean["real_criterion"] = criterion(mean["real"])
             mean["total"] += mean["real_criterion"]
         default = " (default)" if (sigma, h, split, depth, area) == defaults else ""
         print(f"{sigma:5.2f} {h:5.2f} {'off' if split is None else split:>5} {depth or '':>5} {area or '':>4} "

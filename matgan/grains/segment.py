@@ -193,10 +193,13 @@ def split_concave_grains(labels: np.ndarray, landscape: np.ndarray, evidence: fl
         region = (window == grain).astype(np.uint8)
         if int(region.sum()) < 2 * min_area:
             continue
+        corners = _concave_corners(region, min_depth)
+        if len(corners) < 2:  # most grains stop here, before any smoothing of the landscape
+            continue
         local = land[ys, xs].astype(np.float32) / scale
         if sigma > 0:
             local = cv2.GaussianBlur(local, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-        chord = _best_chord(region, local, evidence, min_depth)
+        chord = _best_chord(region, local, corners, evidence)
         if chord is None:
             continue
         cut = region.copy()
@@ -219,26 +222,29 @@ def split_concave_grains(labels: np.ndarray, landscape: np.ndarray, evidence: fl
     return merge_grains(labels, [], inplace=True)  # dissolves crumbs, numbers grains 1..K
 
 
-def _best_chord(region: np.ndarray, land: np.ndarray, evidence: float, min_depth: float):
-    """Pixel indices of the best-supported chord between two concave corners of `region`, or None."""
+def _concave_corners(region: np.ndarray, min_depth: float) -> list:
+    """(x, y) of the deepest point of each convexity defect of `region`'s outline at least `min_depth` px deep."""
     import cv2
-    from skimage.draw import line
 
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
-        return None
+        return []
     outline = max(contours, key=len)
     if len(outline) < 8:
-        return None
+        return []
     try:
         defects = cv2.convexityDefects(outline, cv2.convexHull(outline, returnPoints=False))
     except cv2.error:  # self-touching outlines
-        return None
+        return []
     if defects is None:
-        return None
-    corners = [outline[far][0] for _, _, far, depth in defects.reshape(-1, 4) if depth / 256.0 >= min_depth]
-    if len(corners) < 2:
-        return None
+        return []
+    return [outline[far][0] for _, _, far, depth in defects.reshape(-1, 4) if depth / 256.0 >= min_depth]
+
+
+def _best_chord(region: np.ndarray, land: np.ndarray, corners: list, evidence: float):
+    """Pixel indices of the best-supported chord between two of `corners` inside `region`, or None."""
+    from skimage.draw import line
+
     inside = land[region > 0]
     base = float(np.median(inside))
     spread = 1.4826 * float(np.median(np.abs(inside - base))) + 1e-3

@@ -121,11 +121,8 @@ class CycleGAN(Variant):
 
         fake_b, fake_a = G_AB(a), G_BA(b)
         loss_adv = losses.generator_loss(c.loss, D_B(fake_b)) + losses.generator_loss(c.loss, D_A(fake_a))
-        if c.cycle_noise > 0:
-            loss_cycle = (losses.cycle_loss(G_BA(fake_b + c.cycle_noise * torch.randn_like(fake_b)), a)
-                          + losses.cycle_loss(G_AB(fake_a + c.cycle_noise * torch.randn_like(fake_a)), b))
-        else:
-            loss_cycle = losses.cycle_loss(G_BA(fake_b), a) + losses.cycle_loss(G_AB(fake_a), b)
+        loss_cycle = (losses.cycle_loss(G_BA(self._cycle_input(fake_b)), a)
+                      + losses.cycle_loss(G_AB(self._cycle_input(fake_a)), b))
         loss_idt = torch.zeros((), device=a.device)
         if c.lambda_identity > 0 and c.channels_a == c.channels_b:
             loss_idt = losses.identity_loss(G_AB(b), b) + losses.identity_loss(G_BA(a), a)
@@ -141,6 +138,11 @@ class CycleGAN(Variant):
         self.optimize("D", loss_d_a + loss_d_b)
         return {"loss_g": loss_adv.item(), "loss_cycle": loss_cycle.item(), "loss_idt": loss_idt.item(),
                 "loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item()}
+
+    def _cycle_input(self, fake: torch.Tensor) -> torch.Tensor:
+        """A translation on its way back in the cycle loss: with `cycle_noise` noise added (no draw when 0)."""
+        noise = self.config.cycle_noise
+        return fake + noise * torch.randn_like(fake) if noise > 0 else fake
 
     @torch.no_grad()
     def sample(self, x: torch.Tensor, direction: str = "AB") -> torch.Tensor:
