@@ -2,7 +2,7 @@
 
 Run: python benchmarks/grains_quality.py [--model PATH] [--methods cyclegan,otsu,local,canny,watershed]
                                          [--style faint] [--n 8] [--tbm ../shared/data/micrographs/tbm/test]
-                                         [--tta 1,8]
+                                         [--tta 1,8] [--denoise default,0]
 
 Two image sets:
 - rendered: `--n` virtual micrographs (256 x 256, grain sizes 16-56 px, seeds 90000+) rendered in
@@ -28,8 +28,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def rendered_set(n: int, style, size: int = 256, seed: int = 90000):
-    """n rendered micrographs (name, grey image, exact truth, resolvable truth); a list of styles is cycled."""
+def rendered_set(n: int, style, size: int = 256, seed: int = 90000, photons: tuple[float, float] | None = None):
+    """n rendered micrographs (name, grey image, exact truth, resolvable truth); a list of styles is cycled.
+
+    `photons` (low, high): a noisier camera, shot noise at a photon count drawn log-uniformly per image.
+    """
     from matgan.grains.evaluate import resolvable_truth
     from matgan.grains.render import render
     from matgan.grains.synth import synthesize
@@ -42,7 +45,8 @@ def rendered_set(n: int, style, size: int = 256, seed: int = 90000):
     for i in range(n):
         look = styles[i % len(styles)]
         _, labels, _ = synthesize(size, draw_grain_size((16, 56), rng), dispersion=0.3, seed=seed + i)
-        items.append((f"{look}_{i}", to_gray_float(render(labels, look, seed=seed + i)), labels,
+        camera = {} if photons is None else {"photons": float(np.exp(rng.uniform(*np.log(photons))))}
+        items.append((f"{look}_{i}", to_gray_float(render(labels, look, seed=seed + i, **camera)), labels,
                       resolvable_truth(labels)))
     return items
 
@@ -59,9 +63,11 @@ def tbm_set(folder: Path):
     return items
 
 
-def evaluate_methods(items, methods, model, tile, ttas=(1,)):
+def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,)):
+    """Mean scores per method; the CycleGAN once per (tta, denoise strength; None = the default)."""
     from matgan.grains.baselines import segment_classical
     from matgan.grains.evaluate import mean_scores, score
+    from matgan.grains.segment import DENOISE_STRENGTH
 
     segmenter = None
     table = {}
@@ -70,17 +76,20 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,)):
             from matgan.grains.segment import GrainSegmenter
 
             segmenter = segmenter or GrainSegmenter(model)
-        for tta in ttas if method == "cyclegan" else (1,):
+        runs = [(t, DENOISE_STRENGTH if d is None else d) for t in ttas for d in denoises]
+        for tta, strength in runs if method == "cyclegan" else [(1, 0.0)]:
             rows, start = [], time.perf_counter()
             for _, image, truth, resolvable in items:
-                pred = (segmenter.segment(image, tile, tta=tta) if method == "cyclegan"
+                pred = (segmenter.segment(image, tile, tta=tta, denoise_strength=strength) if method == "cyclegan"
                         else segment_classical(image, method))
                 row = score(pred, truth)
                 if resolvable is not None:
                     res = score(pred, resolvable)
                     row.update(n_true_res=res["n_true"], count_error_res=res["count_error"], G_error_res=res["G_error"])
                 rows.append(row)
-            name = f"cyclegan-tta{tta}" if method == "cyclegan" and tta > 1 else method
+            name = method
+            if method == "cyclegan":
+                name += (f"-tta{tta}" if tta > 1 else "") + ("" if strength == DENOISE_STRENGTH else f"-dn{strength:g}")
             table[name] = dict(mean_scores(rows), seconds=time.perf_counter() - start)
     return table
 
@@ -89,9 +98,9 @@ def print_table(title, table):
     keys = ("f1", "precision", "recall", "ari", "vi", "count_error", "G_error", "count_error_res", "G_error_res")
     keys = [k for k in keys if k in next(iter(table.values()))]
     print(f"\n{title}")
-    print(f"{'method':<14} " + " ".join(f"{k.replace('_error', '_err'):>11}" for k in keys))
+    print(f"{'method':<20} " + " ".join(f"{k.replace('_error', '_err'):>11}" for k in keys))
     for method, s in table.items():
-        print(f"{method:<14} " + " ".join(f"{s[k]:11.3f}" for k in keys))
+        print(f"{method:<20} " + " ".join(f"{s[k]:11.3f}" for k in keys))
 
 
 def main() -> None:
@@ -104,17 +113,20 @@ def main() -> None:
     parser.add_argument("--tbm", default=str(ROOT.parent / "shared" / "data" / "micrographs" / "tbm" / "test"))
     parser.add_argument("--label", default="", help="a name for this run in the JSON line")
     parser.add_argument("--tta", default="1", help="comma-separated flip/turn counts for the CycleGAN (1, 2, 4, 8)")
+    parser.add_argument("--denoise", default="default",
+                        help="comma-separated denoising strengths for the CycleGAN (default = the shipped one, 0 = off)")
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     ttas = tuple(int(t) for t in args.tta.split(","))
+    denoises = tuple(None if d.strip() == "default" else float(d) for d in args.denoise.split(","))
     result = {"label": args.label, "model": args.model or "default", "style": args.style,
               "machine": f"{os.cpu_count()} CPUs"}
-    rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas)
+    rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas, denoises)
     print_table(f"rendered micrographs, style {args.style!r}, {args.n} images 256x256 (exact truth)", rendered)
     result["rendered"] = rendered
     tbm = Path(args.tbm)
     if tbm.is_dir():
-        scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile, ttas)
+        scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile, ttas, denoises)
         print_table(f"TBM optical crops ({tbm}), expert masks", scores)
         result["tbm"] = scores
     else:

@@ -20,6 +20,7 @@ from matgan.cli.common import (
     seed_option,
     steps_option,
 )
+from matgan.grains.segment import DENOISE_STRENGTH  # numpy only: no torch at import
 
 CLASSICAL = ("otsu", "local", "canny", "watershed")
 
@@ -200,13 +201,17 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
               help="grains smaller than this (px) are merged into a neighbour")
 @click.option("--tta", type=click.Choice(["1", "2", "4", "8"]), default="1", show_default=True,
               help="cyclegan: average the generator over this many flips/quarter turns (slower, steadier)")
+@click.option("--denoise", type=click.FloatRange(0), default=DENOISE_STRENGTH, show_default=True,
+              help="cyclegan: non-local means before the generator at this multiple of the image's estimated "
+                   "noise (0 = off)")
 @click.option("--split/--no-split", default=True, show_default=True,
               help="cyclegan, watershed: cut grains between two concave corners where the boundary map shows a "
                    "missed boundary (off for very noisy images or strongly non-convex grains)")
 @device_option
 @out_option(help="output folder (default: grains_segment/)")
 @overwrite_option
-def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, split, device, out, overwrite) -> None:
+def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, split, device, out,
+            overwrite) -> None:
     """Segment micrographs into grains: per-image boundaries, labels, overlay; run tables and results.h5."""
     from matgan.grains.segment import SPLIT_EVIDENCE
     from matgan.io import to_gray_float
@@ -218,7 +223,8 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, spl
         segmenter = GrainSegmenter(model, device=device)
 
         def labels_of(path, image):
-            return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta), split=evidence)
+            return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta), split=evidence,
+                                     denoise_strength=denoise)
 
         model_name = str(model or default_model_path())
     else:
@@ -232,6 +238,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, spl
         model_name = ""
     attrs = {"method": method, "model": model_name, "tile": tile, "overlap": overlap, "min_area": min_area,
              "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0,
+             "denoise": denoise if method == "cyclegan" else 0.0,
              "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off"}
     _run_images(images, out or "grains_segment", overwrite, pixel_size, labels_of, per_image_outputs=True,
                 results_h5=True, attrs=attrs)

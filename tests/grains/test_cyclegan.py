@@ -79,6 +79,44 @@ def test_tiled_output_matches_whole_image(tiny_run):
     assert np.abs(whole - tiled).max() < 0.05
 
 
+def test_noise_estimate_and_denoising_in_strips():
+    from matgan.grains.segment import denoise, noise_sigma
+
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:150, 0:170] / 40.0
+    clean = (0.5 + 0.3 * np.sin(yy) * np.cos(xx)).astype(np.float32)  # smooth structure, no noise
+    noisy = clean + rng.normal(0, 0.05, clean.shape).astype(np.float32)
+    assert noise_sigma(clean) < 0.005
+    assert noise_sigma(noisy) == pytest.approx(0.05, rel=0.15)
+    assert noise_sigma(noisy, rows=16) == pytest.approx(noise_sigma(noisy), rel=1e-5)  # strips: same sums
+    whole, strips = denoise(noisy, 0.7, rows=10_000), denoise(noisy, 0.7, rows=37)
+    assert np.array_equal(whole, strips)  # 16 px of context per strip: one pass, exactly
+    assert np.sqrt(np.mean((whole - clean) ** 2)) < 0.5 * 0.05  # the noise is averaged away ...
+    assert np.abs(denoise(clean, 0.7) - clean).mean() < 0.01  # ... a clean image is left (almost) alone
+    assert denoise(noisy, 0.0) is noisy
+
+
+def test_segment_denoise_option_reaches_the_segmenter(tiny_run, tmp_path):
+    from matgan.grains.segment import DENOISE_STRENGTH, SPLIT_EVIDENCE, GrainSegmenter
+
+    model = tiny_run / "run" / "model.pt"
+    path = tiny_run / "data" / "rendered" / "00000.png"
+    image = to_gray_float(read_image(path))
+    image = np.clip(image + np.random.default_rng(3).normal(0, 0.08, image.shape), 0, 1)  # a noisy camera
+    write_image(tmp_path / "noisy.png", np.rint(image * 255).astype(np.uint8))
+    gray = to_gray_float(read_image(tmp_path / "noisy.png"))
+    segmenter = GrainSegmenter(model)
+    for strength in (0.0, DENOISE_STRENGTH, 2.0):
+        out = tmp_path / f"dn{strength}"
+        result = run("segment", tmp_path / "noisy.png", "--model", model, "--denoise", strength, "-o", out)
+        assert result.exit_code == 0, result.output
+        expected = segmenter.segment(gray, 1024, 64, 12, split=SPLIT_EVIDENCE, denoise_strength=strength)
+        assert np.array_equal(read_label_image(out / "noisy_labels.tif"), expected)
+        assert read_hdf5(out / "results.h5")[1]["denoise"] == strength
+    assert not np.array_equal(segmenter.boundary_probability(gray, denoise_strength=0.0),
+                              segmenter.boundary_probability(gray, denoise_strength=2.0))
+
+
 def test_any_bit_depth_and_colour(tiny_run, tmp_path):
     base = read_image(tiny_run / "data" / "rendered" / "00001.png")
     folder = tmp_path / "mixed"
