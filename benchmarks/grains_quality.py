@@ -2,7 +2,7 @@
 
 Run: python benchmarks/grains_quality.py [--model PATH] [--methods cyclegan,otsu,local,canny,watershed]
                                          [--style faint] [--n 8] [--tbm ../shared/data/micrographs/tbm/test]
-                                         [--tta 1,8] [--denoise default,0]
+                                         [--tta 1,8] [--denoise 0,0.7]
 
 Two image sets:
 - rendered: `--n` virtual micrographs (256 x 256, grain sizes 16-56 px, seeds 90000+) rendered in

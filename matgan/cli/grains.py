@@ -203,7 +203,7 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
               help="cyclegan: average the generator over this many flips/quarter turns (slower, steadier)")
 @click.option("--denoise", type=click.FloatRange(0), default=DENOISE_STRENGTH, show_default=True,
               help="cyclegan: non-local means before the generator at this multiple of the image's estimated "
-                   "noise (0 = off)")
+                   "noise (0 = off; 0.7 for a noisy camera, but it can erase very faint boundaries)")
 @click.option("--split/--no-split", default=True, show_default=True,
               help="cyclegan, watershed: cut grains between two concave corners where the boundary map shows a "
                    "missed boundary (off for very noisy images or strongly non-convex grains)")

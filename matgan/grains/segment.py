@@ -24,8 +24,10 @@ SPLIT_EVIDENCE: float | None = 0.5  # see `split_concave_grains`; None = no spli
 SPLIT_MIN_DEPTH = 1.5
 SPLIT_MIN_AREA = 25
 MAX_CRUMBS = 10  # px a chord may cut off besides its two pieces
-# non-local means before the CycleGAN, at this multiple of the image's estimated noise (see `denoise`; 0 = off)
-DENOISE_STRENGTH = 0.7
+# non-local means before the CycleGAN, at this multiple of the image's estimated noise (see `denoise`; 0 = off).
+# Off by default: 0.7 wins on validation images with a noisier camera but erases the faintest boundaries
+# (BENCHMARKS.md, grains); `grains segment --denoise 0.7` for noisy images with clear boundaries.
+DENOISE_STRENGTH = 0.0
 
 
 def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, low: float = 0.3, min_area: int = 12,

@@ -106,7 +106,7 @@ def test_segment_denoise_option_reaches_the_segmenter(tiny_run, tmp_path):
     write_image(tmp_path / "noisy.png", np.rint(image * 255).astype(np.uint8))
     gray = to_gray_float(read_image(tmp_path / "noisy.png"))
     segmenter = GrainSegmenter(model)
-    for strength in (0.0, DENOISE_STRENGTH, 2.0):
+    for strength in sorted({0.0, DENOISE_STRENGTH, 0.7, 2.0}):
         out = tmp_path / f"dn{strength}"
         result = run("segment", tmp_path / "noisy.png", "--model", model, "--denoise", strength, "-o", out)
         assert result.exit_code == 0, result.output
