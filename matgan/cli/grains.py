@@ -53,7 +53,7 @@ def grains() -> None:
 @click.option("--thickness", type=click.IntRange(1, 20), default=2, show_default=True, help="boundary px")
 @click.option("--render", "styles", default=None,
               help="also render a realistic look: a style or a comma list cycled over images "
-                   "(brightfield, tint, faint, dirty, heavy)")
+                   "(brightfield, tint, faint, dirty, heavy; a+b+... = a random style between them per image)")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True)
 @click.option("--format", "image_format", type=click.Choice(["png", "tif"]), default="png", show_default=True,
               help="image format for folder output")

@@ -8,7 +8,7 @@ real-looking inputs with exact ground truth. Every random choice comes from `see
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -76,12 +76,31 @@ def style_names() -> list[str]:
     return sorted(STYLES)
 
 
-def get_style(style: str | RenderStyle) -> RenderStyle:
+def get_style(style: str | RenderStyle, seed: int = 0) -> RenderStyle:
+    """A named style, a `RenderStyle`, or a mixture "a+b+..." drawn by `mixed_style` with `seed`."""
     if isinstance(style, RenderStyle):
         return style
+    if "+" in style:
+        return mixed_style(style.split("+"), np.random.default_rng([seed, 1]))
     if style not in STYLES:
-        raise MatganError(f"unknown render style {style!r}: expected one of {', '.join(style_names())}")
+        raise MatganError(f"unknown render style {style!r}: expected one of {', '.join(style_names())} "
+                          f"or a mixture such as brightfield+tint")
     return STYLES[style]
+
+
+def mixed_style(names, rng: np.random.Generator) -> RenderStyle:
+    """A random style between named ones: every number drawn uniformly between the styles' smallest and
+    largest value of it, every switch taken from one of them at random. Rendering a training set with
+    "brightfield+tint+dirty+heavy" fills the space between those looks instead of four points of it."""
+    looks = [get_style(name.strip()) for name in names]
+    drawn = {}
+    for field in fields(RenderStyle):
+        values = [getattr(look, field.name) for look in looks]
+        if isinstance(values[0], bool):
+            drawn[field.name] = values[int(rng.integers(len(values)))]
+        else:
+            drawn[field.name] = float(rng.uniform(min(values), max(values)))
+    return RenderStyle(**drawn)
 
 
 def render(
@@ -98,7 +117,9 @@ def render(
     grain_labels : (H, W) int
         1..K per grain, 0 on boundaries (as made by `grains.synth.synthesize`).
     style : str or RenderStyle
-        One of `STYLES` (brightfield, tint, faint, dirty, heavy) or a custom style.
+        One of `STYLES` (brightfield, tint, faint, dirty, heavy), a mixture of them such as
+        "brightfield+tint" (a random style between them, drawn from `seed`; see `mixed_style`), or a
+        custom style.
     seed : int
         Same seed, same picture.
     bit_depth : 8 or 16
@@ -114,7 +135,7 @@ def render(
 
     if bit_depth not in (8, 16):
         raise MatganError(f"bit depth {bit_depth}: expected 8 or 16")
-    look = replace(get_style(style), **overrides) if overrides else get_style(style)
+    look = replace(get_style(style, seed), **overrides) if overrides else get_style(style, seed)
     labels = np.asarray(grain_labels).astype(np.int32)
     if labels.ndim != 2:
         raise MatganError(f"grain labels must be 2-D, got shape {labels.shape}")

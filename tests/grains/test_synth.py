@@ -129,3 +129,23 @@ def test_bad_parameters_raise_one_clear_error(bad):
     kwargs = {"grain_size": 20, **bad}
     with pytest.raises(MatganError):
         synthesize(64, **kwargs)
+
+
+def test_mixed_render_style_lies_between_its_styles_and_follows_the_seed():
+    from dataclasses import fields
+
+    from matgan.grains.render import STYLES, RenderStyle, get_style, render
+
+    names = ("brightfield", "tint", "heavy")
+    mixtures = [get_style("+".join(names), seed) for seed in range(20)]
+    for field in fields(RenderStyle):
+        values = [getattr(STYLES[n], field.name) for n in names]
+        drawn = [getattr(m, field.name) for m in mixtures]
+        assert all(min(values) <= v <= max(values) for v in drawn), field.name
+        if min(values) < max(values):  # the space between is filled, not just its corners
+            assert len(set(drawn)) > 10, field.name
+    assert get_style("tint+heavy", 3) == get_style("tint+heavy", 3) != get_style("tint+heavy", 4)
+    _, labels, _ = synthesize(64, 12, seed=1)
+    assert np.array_equal(render(labels, "tint+heavy", seed=5), render(labels, "tint+heavy", seed=5))
+    with pytest.raises(MatganError, match="glossy"):
+        get_style("tint+glossy")
