@@ -45,13 +45,20 @@ def criterion(mean: dict, suffix: str = "") -> float:
     return 2 - mean["f1"] - mean["ari"] + mean["count_error" + suffix] + mean["G_error" + suffix]
 
 
-def main() -> None:
-    from tqdm.auto import tqdm
+def mean_of(rows: list[dict], kinds) -> dict:
+    """Mean scores of the rows whose kind (a style, "noisy" or "real") is in `kinds`."""
+    from matgan.grains.evaluate import mean_scores
 
+    return mean_scores([{k: v for k, v in r.items() if k != "kind"} for r in rows if r["kind"] in kinds])
+
+
+def main() -> None:
     import inspect
 
+    from tqdm.auto import tqdm
+
     from matgan.grains.baselines import darkness, watershed
-    from matgan.grains.evaluate import mean_scores, score
+    from matgan.grains.evaluate import score
     from matgan.grains.segment import (
         DENOISE_STRENGTH,
         SPLIT_EVIDENCE,
@@ -87,9 +94,13 @@ def main() -> None:
     strengths = ([0.0 if classical else DENOISE_STRENGTH] if args.denoise is None
                  else [float(d) for d in args.denoise.split(",")])
 
+    segmenters = {}  # one per checkpoint, loaded once
+
     def landscapes(items, model, kind_of):
         """{strength: [(kind, landscape, truth, resolvable truth)]}: the generator runs once per image and strength."""
-        segmenter = None if classical else GrainSegmenter(model)
+        if not classical and model not in segmenters:
+            segmenters[model] = GrainSegmenter(model)
+        segmenter = None if classical else segmenters[model]
         out = {d: [] for d in strengths}
         for name, image, truth, resolvable in tqdm(items, desc="images"):
             for d in strengths:
@@ -141,15 +152,11 @@ def main() -> None:
             exact, res = score(pred, truth), score(pred, resolvable)
             rows.append(dict(kind=kind, f1=exact["f1"], ari=exact["ari"], count_error=exact["count_error"],
                              G_error=exact["G_error"], count_error_res=res["count_error"], G_error_res=res["G_error"]))
-
-        def mean_of(kinds):
-            return mean_scores([{k: v for k, v in r.items() if k != "kind"} for r in rows if r["kind"] in kinds])
-
-        mean = mean_of(STYLES)
+        mean = mean_of(rows, STYLES)
         per_style = {s: float(np.mean([r["count_error_res"] for r in rows if r["kind"] == s])) for s in STYLES}
         mean["criterion"] = mean["total"] = criterion(mean, "_res")
         for e in extra:  # the real crops' truth is the experts' masks: no resolvable version
-            mean[e] = mean_of((e,))
+            mean[e] = mean_of(rows, (e,))
             mean[e + "_criterion"] = criterion(mean[e], "_res" if e == "noisy" else "")
             mean["total"] += mean[e + "_criterion"]
         default = " (default)" if (d, sigma, h, split, depth, area) == defaults else ""

@@ -110,8 +110,9 @@ def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, sc
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
                           closed_boundaries=closed_boundaries, scale_matching=scale_matching, augment=augment,
-                          model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise}, seed=seed, device=device,
-                          precision=precision, sample_every=sample_every, resume=resume, overwrite=overwrite)
+                          model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise},
+                          seed=seed, device=device, precision=precision, sample_every=sample_every, resume=resume,
+                          overwrite=overwrite)
     click.echo(f"model: {out}/model.pt")
     echo_json({k: summary[k] for k in ("step", "samples_per_s", "seconds", "grain_size_range") if k in summary})
 

@@ -16,8 +16,9 @@ import numpy as np
 from matgan.errors import MatganError
 
 # post-processing of the CycleGAN's boundary probability (see `probability_to_labels`)
-# (chosen on validation images: rendered micrographs of the training styles with the default model, and
-# the TBM train crops with a model adapted on them; benchmarks/grains_postprocess.py)
+# (chosen on validation images: rendered micrographs of the training styles with the default model, the
+# same styles through a noisier camera, and the TBM train crops with a model adapted on them;
+# benchmarks/grains_postprocess.py)
 WATERSHED_DEPTH = 0.2
 WATERSHED_SIGMA = 1.5
 SPLIT_EVIDENCE: float | None = 0.5  # see `split_concave_grains`; None = no splitting
@@ -141,7 +142,8 @@ def probability_to_labels(boundary_prob: np.ndarray, h: float = WATERSHED_DEPTH,
     lines meet, and merges specks; `split_concave_grains` (evidence threshold `split`, None = off;
     `split_min_depth`, `split_min_area`: its `min_depth`, `min_area`) cuts merged grains between
     their concave corners. Defaults chosen on validation images (rendered micrographs of the
-    training styles, real TBM train crops with an adapted model), never on the held-out test sets.
+    training styles, also through a noisier camera; real TBM train crops with an adapted model), never
+    on the held-out test sets.
     """
     lines = watershed_boundaries(boundary_prob, h, sigma)
     lines *= 255  # uint8 maps count in 0..255
