@@ -2,7 +2,7 @@
 
 Run: python benchmarks/grains_postprocess.py [--model PATH] [--n 64] [--sigma 1,1.5,2] [--h 0.1,0.2,0.3]
                                              [--split off,0.5,1] [--min-depth 1.5] [--min-area 25] [--tta 1]
-                                             [--denoise 0,0.7] [--noisy 64]
+                                             [--denoise 0,0.7] [--refine off,4] [--noisy 64]
                                              [--real ../shared/data/micrographs/tbm/train --real-model M]
                                              [--method watershed]
 
@@ -19,7 +19,8 @@ the count and G errors against the exact and the resolvable truth (see
 at 150-1500 photons per full-scale pixel, drawn per image; seeds 72000+): robustness to the camera,
 which the training styles hardly vary. Its criterion (same formula, resolvable truth) is added to the
 sum. `--denoise` runs the generator once per non-local-means strength (`grains.segment.denoise`;
-0 = off) and makes it a grid axis.
+0 = off) and makes it a grid axis; `--refine` is the radius of `grains.segment.refine_boundaries`
+(off = none), another axis.
 
 `--real` adds another validation set: real crops with expert masks (`images/`, `masks/`) segmented by
 `--real-model`, a model adapted on those very crops with `grains train` (which never sees the masks),
@@ -61,6 +62,7 @@ def main() -> None:
     from matgan.grains.evaluate import score
     from matgan.grains.segment import (
         DENOISE_STRENGTH,
+        REFINE_RADIUS,
         SPLIT_EVIDENCE,
         SPLIT_MIN_AREA,
         SPLIT_MIN_DEPTH,
@@ -82,6 +84,8 @@ def main() -> None:
     parser.add_argument("--tta", type=int, default=1)
     parser.add_argument("--denoise", default=None,
                         help="non-local-means strengths before the generator (default: the shipped one; 0 = off)")
+    parser.add_argument("--refine", default=None,
+                        help="radii of the boundary refinement (default: the shipped one; off = none)")
     parser.add_argument("--noisy", type=int, default=0, help="images in the noisy-camera validation set (0 = none)")
     parser.add_argument("--method", choices=("cyclegan", "watershed"), default="cyclegan",
                         help="watershed: the classical baseline (its landscape is the image's darkness smoothed "
@@ -122,25 +126,29 @@ def main() -> None:
         sets.append(landscapes(tbm_set(Path(args.real)), args.real_model, lambda name: "real"))
     maps = {d: [item for one in sets for item in one[d]] for d in strengths}
     if classical:
-        defaults = (0.0, *(own[k] for k in ("sigma", "h", "split", "split_min_depth", "split_min_area")))
+        defaults = (0.0, *(own[k] for k in ("sigma", "h", "split", "split_min_depth", "split_min_area", "refine")))
     else:
         defaults = (DENOISE_STRENGTH, WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE, SPLIT_MIN_DEPTH,
-                    SPLIT_MIN_AREA)
+                    SPLIT_MIN_AREA, REFINE_RADIUS)
+    default_refine = defaults[-1]
+    refines = ([default_refine] if args.refine is None
+               else [None if v.strip() == "off" else float(v) for v in args.refine.split(",")])
     shapes = list(itertools.product([float(d) for d in args.min_depth.split(",")],
                                     [int(a) for a in args.min_area.split(",")]))
     splits = []  # (evidence, min_depth, min_area); one "off" whatever the shapes
     for v in args.split.split(","):
         splits += [(None, None, None)] if v.strip() == "off" else [(float(v), d, a) for d, a in shapes]
-    grid = [(d, sigma, h, *split) for d, sigma, h, split in itertools.product(
-        strengths, [float(s) for s in args.sigma.split(",")], [float(h) for h in args.h.split(",")], splits)]
+    grid = [(d, sigma, h, *split, refine) for d, sigma, h, split, refine in itertools.product(
+        strengths, [float(s) for s in args.sigma.split(",")], [float(h) for h in args.h.split(",")], splits, refines)]
     extra = [name for name, on in (("noisy", args.noisy), ("real", args.real)) if on]
     results = []
-    print(f"\n{'dn':>4} {'sigma':>5} {'h':>5} {'split':>5} {'depth':>5} {'area':>4} {'f1':>6} {'ari':>6} {'count':>6} "
+    print(f"\n{'dn':>4} {'sigma':>5} {'h':>5} {'split':>5} {'depth':>5} {'area':>4} {'rf':>4} {'f1':>6} {'ari':>6} {'count':>6} "
           f"{'G':>6} {'count_res':>9} {'G_res':>6} {'crit':>6}" + "".join(f" {e + '_crit':>10}" for e in extra)
           + f" {'sum':>6}  " + " ".join(f"{s[:6]:>6}" for s in STYLES) + "  (rendered; count_res per style)")
     dark = {}  # the classical landscape, once per (strength, image, sigma)
-    for d, sigma, h, split, depth, area in grid:
-        options = {} if split is None else dict(split_min_depth=depth, split_min_area=area)
+    for d, sigma, h, split, depth, area, refine in grid:
+        options = {"refine": refine} if split is None else dict(split_min_depth=depth, split_min_area=area,
+                                                                refine=refine)
         rows = []
         for index, (kind, land, truth, resolvable) in enumerate(maps[d]):
             if classical:
@@ -159,18 +167,21 @@ def main() -> None:
             mean[e] = mean_of(rows, (e,))
             mean[e + "_criterion"] = criterion(mean[e], "_res" if e == "noisy" else "")
             mean["total"] += mean[e + "_criterion"]
-        default = " (default)" if (d, sigma, h, split, depth, area) == defaults else ""
+        default = " (default)" if (d, sigma, h, split, depth, area, refine) == defaults else ""
         print(f"{d:4.2f} {sigma:5.2f} {h:5.2f} {'off' if split is None else split:>5} {depth or '':>5} {area or '':>4} "
+              f"{'off' if refine is None else refine:>4} "
               f"{mean['f1']:6.3f} {mean['ari']:6.3f} "
               f"{mean['count_error']:6.3f} {mean['G_error']:6.3f} {mean['count_error_res']:9.3f} "
               f"{mean['G_error_res']:6.3f} {mean['criterion']:6.3f}"
               + "".join(f" {mean[e + '_criterion']:10.3f}" for e in extra) + f" {mean['total']:6.3f}  "
               + " ".join(f"{per_style[s]:6.2f}" for s in STYLES) + default)
-        results.append(dict(denoise=d, sigma=sigma, h=h, split=split, min_depth=depth, min_area=area, **mean,
+        results.append(dict(denoise=d, sigma=sigma, h=h, split=split, min_depth=depth, min_area=area, refine=refine,
+                            **mean,
                             per_style_count_error_res=per_style))
     best = min(results, key=lambda r: r["total"])
     print(f"\nlowest criterion sum: denoise {best['denoise']}, sigma {best['sigma']}, h {best['h']}, split "
-          f"{best['split']}, min depth {best['min_depth']}, min area {best['min_area']} ({best['total']:.3f})")
+          f"{best['split']}, min depth {best['min_depth']}, min area {best['min_area']}, refine {best['refine']} "
+          f"({best['total']:.3f})")
     print(json.dumps({"method": args.method, "model": args.model or "default", "n": args.n, "noisy": args.noisy,
                       "tta": args.tta, "real": args.real, "real_model": args.real_model, "grid": results}))
 

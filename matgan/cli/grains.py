@@ -208,13 +208,16 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
 @click.option("--split/--no-split", default=True, show_default=True,
               help="cyclegan, watershed: cut grains between two concave corners where the boundary map shows a "
                    "missed boundary (off for very noisy images or strongly non-convex grains)")
+@click.option("--refine/--no-refine", default=True, show_default=True,
+              help="cyclegan: move each boundary onto the ridge of the generator's boundary map (within a few "
+                   "px), keeping the grains")
 @device_option
 @out_option(help="output folder (default: grains_segment/)")
 @overwrite_option
-def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, split, device, out,
+def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, split, refine, device, out,
             overwrite) -> None:
     """Segment micrographs into grains: per-image boundaries, labels, overlay; run tables and results.h5."""
-    from matgan.grains.segment import SPLIT_EVIDENCE
+    from matgan.grains.segment import REFINE_RADIUS, SPLIT_EVIDENCE
     from matgan.io import to_gray_float
 
     evidence = SPLIT_EVIDENCE if split else None
@@ -225,7 +228,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
 
         def labels_of(path, image):
             return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta), split=evidence,
-                                     denoise_strength=denoise)
+                                     denoise_strength=denoise, **({} if refine else {"refine": None}))
 
         model_name = str(model or default_model_path())
     else:
@@ -240,7 +243,8 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
     attrs = {"method": method, "model": model_name, "tile": tile, "overlap": overlap, "min_area": min_area,
              "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0,
              "denoise": denoise if method == "cyclegan" else 0.0,
-             "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off"}
+             "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off",
+             "refine_radius": REFINE_RADIUS if refine and method == "cyclegan" and REFINE_RADIUS else "off"}
     _run_images(images, out or "grains_segment", overwrite, pixel_size, labels_of, per_image_outputs=True,
                 results_h5=True, attrs=attrs)
 

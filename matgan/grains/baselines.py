@@ -66,16 +66,17 @@ def darkness(image: np.ndarray, sigma: float = 1.5) -> np.ndarray:
 
 def watershed(image: np.ndarray, sigma: float = 1.5, h: float = 0.04, min_area: int = 12,
               split: float | None = SPLIT_EVIDENCE, split_min_depth: float = 2.0,
-              split_min_area: int = 60) -> np.ndarray:
+              split_min_area: int = 60, refine: float | None = None) -> np.ndarray:
     """Watershed of the smoothed darkness from its regional minima (h-minima), with watershed lines.
 
     Dark boundaries are ridges of darkness, so flooding it from the grain interiors meets on them;
     the same flooding and splitting (`segment.probability_to_labels`) that turns the CycleGAN's
     boundary map into grains. Defaults chosen like the CycleGAN's (benchmarks/grains_postprocess.py
-    --method watershed).
+    --method watershed); its grid declines the boundary refinement (`refine`, a radius; off), which
+    helps the CycleGAN's map but moves lines off the darkness's ridges.
     """
     return probability_to_labels(darkness(image, sigma), h, sigma=0.0, min_area=min_area, split=split,
-                                 split_min_depth=split_min_depth, split_min_area=split_min_area)
+                                 split_min_depth=split_min_depth, split_min_area=split_min_area, refine=refine)
 
 
 METHODS = {"otsu": otsu, "local": local, "canny": canny, "watershed": watershed}

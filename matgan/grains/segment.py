@@ -1,8 +1,9 @@
 """From a boundary-probability map to grains, and tiled CycleGAN inference for images of any size.
 
-Post-processing (shared by every method): hysteresis threshold -> close small gaps -> thin to
-one-pixel boundaries -> extend dangling ends to close gaps -> label 4-connected grains -> merge
-specks below a minimum area into a neighbour.
+Post-processing of a boundary map (`probability_to_labels`, shared by the CycleGAN and the classical
+watershed): flood from the h-minima into closed lines -> thin, label 4-connected grains, merge specks
+(`boundaries_to_labels`, which the threshold baselines use with a hysteresis threshold and gap linking)
+-> cut merged grains between their concave corners -> move the boundaries onto the map's ridge.
 Tiled inference: overlapping tiles, each weighted by a ramp window, summed and normalised, so
 seams are invisible and memory is bounded by the tile, not the image.
 """
@@ -25,6 +26,8 @@ SPLIT_EVIDENCE: float | None = 0.5  # see `split_concave_grains`; None = no spli
 SPLIT_MIN_DEPTH = 1.5
 SPLIT_MIN_AREA = 25
 MAX_CRUMBS = 10  # px a chord may cut off besides its two pieces
+REFINE_RADIUS: float | None = 4.0  # see `refine_boundaries`; None = boundaries stay where the flooding put them
+REFINE_SIGMA = 1.0
 # non-local means before the CycleGAN, at this multiple of the image's estimated noise (see `denoise`; 0 = off).
 # Off by default: 0.7 wins on validation images with a noisier camera but erases the faintest boundaries
 # (BENCHMARKS.md, grains); `grains segment --denoise 0.7` for noisy images with clear boundaries.
@@ -133,15 +136,17 @@ def h_minima_markers(landscape: np.ndarray, h: float) -> np.ndarray:
 
 def probability_to_labels(boundary_prob: np.ndarray, h: float = WATERSHED_DEPTH, sigma: float = WATERSHED_SIGMA,
                           min_area: int = 12, split: float | None = SPLIT_EVIDENCE,
-                          split_min_depth: float = SPLIT_MIN_DEPTH, split_min_area: int = SPLIT_MIN_AREA) -> np.ndarray:
+                          split_min_depth: float = SPLIT_MIN_DEPTH, split_min_area: int = SPLIT_MIN_AREA,
+                          refine: float | None = REFINE_RADIUS) -> np.ndarray:
     """Grain labels of a generator's boundary probability: watershed lines, the shared clean-up,
-    then grains split along missed boundaries.
+    grains split along missed boundaries, then every boundary moved onto the map's ridge.
 
     The flooding closes boundaries the generator drew only faintly (see `watershed_boundaries`);
     `boundaries_to_labels` then thins the lines, bridges the odd one-pixel break where two tiles'
     lines meet, and merges specks; `split_concave_grains` (evidence threshold `split`, None = off;
     `split_min_depth`, `split_min_area`: its `min_depth`, `min_area`) cuts merged grains between
-    their concave corners. Defaults chosen on validation images (rendered micrographs of the
+    their concave corners; `refine_boundaries` (radius `refine`, None = off) re-draws the boundaries
+    on the ridge of the map, keeping the grains. Defaults chosen on validation images (rendered micrographs of the
     training styles, also through a noisier camera; real TBM train crops with an adapted model), never
     on the held-out test sets.
     """
@@ -151,7 +156,64 @@ def probability_to_labels(boundary_prob: np.ndarray, h: float = WATERSHED_DEPTH,
     del lines
     if split is not None:
         labels = split_concave_grains(labels, boundary_prob, split, split_min_depth, split_min_area, inplace=True)
+    if refine is not None:
+        labels = refine_boundaries(labels, boundary_prob, refine, inplace=True)
     return labels
+
+
+def refine_boundaries(labels: np.ndarray, landscape: np.ndarray, radius: float = 4.0, sigma: float = REFINE_SIGMA,
+                      tile: int = 2048, margin: int = 128, inplace: bool = False) -> np.ndarray:
+    """Move the boundaries between grains onto the ridge of the boundary map, keeping the grains.
+
+    The flooding draws its lines on a map smoothed for finding basins, and `split_concave_grains`
+    cuts along straight chords; both can sit a pixel or two beside the ridge the generator drew.
+    Each grain's core (its pixels at least `radius` px from its boundary, or its innermost pixels
+    when it is thinner than that) seeds a watershed of the landscape smoothed by `sigma` px, so every
+    boundary within about `radius` px of a ridge moves onto it while no grain appears or vanishes.
+    Done in tiles of `tile` px with `margin` px of context (grain numbers are global, so the tiles
+    agree); memory stays at about one label image.
+
+    Parameters
+    ----------
+    labels : (H, W) int grain labels, 1..K, 0 on boundaries (changed only with `inplace` and int32 input).
+    landscape : (H, W) boundary probability, float in [0, 1] or uint8 0..255.
+
+    Returns
+    -------
+    (H, W) int32 labels numbered 1..K', 0 on 4-separating one-pixel boundaries.
+    """
+    import cv2
+    from scipy import ndimage
+    from skimage.segmentation import watershed
+
+    labels = np.asarray(labels, dtype=np.int32) if inplace else np.array(labels, dtype=np.int32, copy=True)
+    land = np.asarray(landscape)
+    if land.shape != labels.shape:
+        raise MatganError(f"landscape {land.shape} and labels {labels.shape} differ in shape")
+    if labels.max() == 0:
+        return labels
+    scale = 255.0 if land.dtype == np.uint8 else 1.0
+    height, width = labels.shape
+    core = max(tile - 2 * margin, margin)
+    need = np.empty(int(labels.max()) + 1, np.float32)  # per grain: the distance its core starts at
+    for y0 in range(0, height, core):
+        for x0 in range(0, width, core):
+            ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
+            yb, xb = min(y0 + core + margin, height), min(x0 + core + margin, width)
+            window = labels[ya:yb, xa:xb]
+            depth = cv2.distanceTransform((window > 0).astype(np.uint8), cv2.DIST_L2, 5)
+            grains = np.unique(window)
+            grains = grains[grains > 0]
+            need[0] = np.inf
+            need[grains] = np.minimum(radius, 0.999 * ndimage.maximum(depth, window, grains))
+            markers = np.where(depth >= need[window], window, 0)
+            part = land[ya:yb, xa:xb].astype(np.float32) / scale
+            if sigma > 0:
+                part = cv2.GaussianBlur(part, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+            flooded = watershed(part, markers, watershed_line=True)
+            y1, x1 = min(y0 + core, height), min(x0 + core, width)
+            labels[y0:y1, x0:x1] = flooded[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+    return merge_grains(labels, [], inplace=True)  # numbers grains 1..K
 
 
 def split_concave_grains(labels: np.ndarray, landscape: np.ndarray, evidence: float = 1.0,
@@ -704,15 +766,15 @@ class GrainSegmenter:
 
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12,
                 tta: int = 1, split: float | None = SPLIT_EVIDENCE,
-                denoise_strength: float = DENOISE_STRENGTH) -> np.ndarray:
+                denoise_strength: float = DENOISE_STRENGTH, refine: float | None = REFINE_RADIUS) -> np.ndarray:
         """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`, `denoise_strength`: see
-        `boundary_probability`; `split`: see `probability_to_labels`)."""
+        `boundary_probability`; `split`, `refine`: see `probability_to_labels`)."""
         prob = self.boundary_probability(gray, tile, overlap, tta=tta, denoise_strength=denoise_strength)
         prob *= 255.0
         np.rint(prob, out=prob)
         prob_8bit = prob.astype(np.uint8)
         del prob  # post-processing holds a quarter of the memory of the float map
-        return probability_to_labels(prob_8bit, min_area=min_area, split=split)
+        return probability_to_labels(prob_8bit, min_area=min_area, split=split, refine=refine)
 
 
 # test-time augmentation: the dihedral transforms (0-3: quarter turns, 4-7: mirrored) used for each count,

@@ -97,7 +97,7 @@ def test_noise_estimate_and_denoising_in_strips():
 
 
 def test_segment_denoise_option_reaches_the_segmenter(tiny_run, tmp_path):
-    from matgan.grains.segment import DENOISE_STRENGTH, SPLIT_EVIDENCE, GrainSegmenter
+    from matgan.grains.segment import DENOISE_STRENGTH, REFINE_RADIUS, SPLIT_EVIDENCE, GrainSegmenter
 
     model = tiny_run / "run" / "model.pt"
     path = tiny_run / "data" / "rendered" / "00000.png"
@@ -115,6 +115,11 @@ def test_segment_denoise_option_reaches_the_segmenter(tiny_run, tmp_path):
         assert read_hdf5(out / "results.h5")[1]["denoise"] == strength
     assert not np.array_equal(segmenter.boundary_probability(gray, denoise_strength=0.0),
                               segmenter.boundary_probability(gray, denoise_strength=2.0))
+    out = tmp_path / "no-refine"  # the refinement switch reaches the segmenter too
+    assert run("segment", tmp_path / "noisy.png", "--model", model, "--no-refine", "-o", out).exit_code == 0
+    assert np.array_equal(read_label_image(out / "noisy_labels.tif"), segmenter.segment(gray, refine=None))
+    assert read_hdf5(out / "results.h5")[1]["refine_radius"] == "off"
+    assert read_hdf5(tmp_path / f"dn{DENOISE_STRENGTH}" / "results.h5")[1]["refine_radius"] == REFINE_RADIUS
 
 
 def test_any_bit_depth_and_colour(tiny_run, tmp_path):

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from matgan.grains.baselines import METHODS, segment_classical
-from matgan.grains.evaluate import (adjusted_rand_index, boundary_scores, resolvable_truth, score,
-                                   variation_of_information)
+from matgan.grains.evaluate import (
+    adjusted_rand_index,
+    boundary_scores,
+    resolvable_truth,
+    score,
+    variation_of_information,
+)
 from matgan.grains.measure import labels_from_boundaries
 from matgan.grains.render import render
 from matgan.grains.synth import synthesize
