@@ -87,6 +87,8 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
               help="synthesize the virtual domain at the estimated real grain size")
 @click.option("--augment/--no-augment", default=False, show_default=True,
               help="show the generator real crops with weaker contrast, blur and noise too")
+@click.option("--ema", "ema_decay", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="segment with a moving average of the generator's weights at this decay, e.g. 0.995 (0 = off)")
 @click.option("--cycle-noise", type=click.FloatRange(0), default=0.0, show_default=True,
               help="noise sigma added to translations inside the cycle loss (stops hidden texture; 0 = off)")
 @click.option("--ngf", type=int, default=16, show_default=True, help="generator width")
@@ -101,8 +103,9 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @out_option(required=True)
 @resume_option
 @overwrite_option
-def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, cycle_noise,
-          ngf, ndf, blocks, sample_every, steps, batch_size, seed, device, precision, out, resume, overwrite) -> None:
+def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, ema_decay,
+          cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device, precision, out, resume,
+          overwrite) -> None:
     """Train the real <-> virtual CycleGAN on REAL micrographs (files or folders); writes OUT/model.pt."""
     from matgan.cli.common import echo_json
     from matgan.grains.train import train as train_model
@@ -110,6 +113,7 @@ def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, sc
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
                           closed_boundaries=closed_boundaries, scale_matching=scale_matching, augment=augment,
+                          ema_decay=ema_decay,
                           model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise},
                           seed=seed, device=device, precision=precision, sample_every=sample_every, resume=resume,
                           overwrite=overwrite)

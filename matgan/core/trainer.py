@@ -199,7 +199,9 @@ class Trainer:
 
     def _setup_ema(self) -> None:
         if self.config.ema_decay > 0:
-            self.variant.add_ema(self.variant.ema_nets)
+            self.variant.add_ema(self.variant.ema_nets)  # a resumed average goes on; a new one starts here
+        else:  # resumed without an average: drop the checkpoint's, which would stop updating and go stale
+            self.variant.ema.clear()
 
     def _update_ema(self) -> None:
         if self.config.ema_decay <= 0:

@@ -179,6 +179,7 @@ def train(
     closed_boundaries: bool = True,
     scale_matching: bool = True,
     augment: bool = False,
+    ema_decay: float = 0.0,
     model: dict | None = None,
     seed: int = 0,
     device: str = "auto",
@@ -200,6 +201,8 @@ def train(
         it from the real images, None without it uses 40 px.
     crop : training crop side in px (a multiple of 4).
     augment : photometric jitter of the real crops (weaker contrast, blur, noise; `photometric_jitter`).
+    ema_decay : keep a moving average of the generators' weights with this decay (0 = none); `model.pt`
+        then segments with the average (the trainer's EMA, started from the weights at hand when resuming).
     model : CycleGAN options overriding `MODEL_DEFAULTS` (ngf, ndf, n_blocks, ...).
 
     Returns the trainer's summary with the grain size used.
@@ -239,11 +242,11 @@ def train(
     meta = {"domain": "grains", "real": [str(f) for f in files[:1000]], "n_real": len(files),
             "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
             "closed_boundaries": closed_boundaries, "scale_matching": scale_matching, "augment": augment,
-            "crop": crop,
+            "ema_decay": ema_decay, "crop": crop,
             "virtual": str(virtual_path) if virtual_path else f"synthesized {len(virtual)}"}
     config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, precision=precision,
                          sample_every=sample_every, checkpoint_every=max(50, sample_every), log_every=10,
-                         progress=progress)
+                         ema_decay=ema_decay, progress=progress)
     trainer = Trainer(variant, dataset, config, out_dir, resume=resume, overwrite=overwrite, meta=meta)
     summary = trainer.fit()
     summary["grain_size_range"] = list(size_range) if size_range else None

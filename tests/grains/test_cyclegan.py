@@ -227,3 +227,27 @@ def test_train_with_augmentation_through_the_cli(tiny_run, tmp_path):
     from matgan.core.checkpoint import read_checkpoint
 
     assert read_checkpoint(tmp_path / "run" / "model.pt", "cyclegan")["meta"]["augment"] is True
+
+
+def test_train_with_weight_average_segments_with_it(tiny_run, tmp_path):
+    import torch
+
+    from matgan.core.checkpoint import load_variant, read_checkpoint
+    from matgan.grains.segment import GrainSegmenter
+
+    args = ["train", tiny_run / "data" / "rendered", "--crop", 32, "--batch-size", 2, "--n-virtual", 2,
+            "--grain-size", 14, *TINY]
+    assert run(*args, "--steps", 3, "-o", tmp_path / "run").exit_code == 0
+    result = run(*args, "--steps", 6, "--ema", 0.9, "--resume", "-o", tmp_path / "run")  # the average starts here
+    assert result.exit_code == 0, result.output
+    model = tmp_path / "run" / "model.pt"
+    assert read_checkpoint(model, "cyclegan")["meta"]["ema_decay"] == 0.9
+    variant, _ = load_variant(model, "cyclegan", torch.device("cpu"))
+    live, average = variant.nets["G_AB"], variant.ema["G_AB"]
+    assert any(not torch.equal(a, b) for a, b in zip(live.parameters(), average.parameters()))
+    segmenter = GrainSegmenter(model)
+    assert all(torch.equal(a, b) for a, b in zip(segmenter.net.parameters(), average.parameters()))
+    # resumed without it, the run drops the average instead of keeping a stale one
+    assert run(*args, "--steps", 7, "--resume", "-o", tmp_path / "run").exit_code == 0
+    variant, _ = load_variant(model, "cyclegan", torch.device("cpu"))
+    assert "G_AB" not in variant.ema
