@@ -206,11 +206,15 @@ def refine_boundaries(labels: np.ndarray, landscape: np.ndarray, radius: float =
             grains = grains[grains > 0]
             need[0] = np.inf
             need[grains] = np.minimum(radius, 0.999 * ndimage.maximum(depth, window, grains))
-            markers = np.where(depth >= need[window], window, 0)
+            start = need[window]
+            band = depth < start + 1.5  # only the band around the boundaries is flooded, from a rim of each core
+            markers = np.where(band & (depth >= start), window, 0)
+            del start
             part = land[ya:yb, xa:xb].astype(np.float32) / scale
             if sigma > 0:
                 part = cv2.GaussianBlur(part, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-            flooded = watershed(part, markers, watershed_line=True)
+            flooded = watershed(part, markers, mask=band, watershed_line=True)
+            flooded[~band] = window[~band]  # the cores keep their grain
             y1, x1 = min(y0 + core, height), min(x0 + core, width)
             labels[y0:y1, x0:x1] = flooded[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
     return merge_grains(labels, [], inplace=True)  # numbers grains 1..K
