@@ -93,7 +93,6 @@ def watershed_boundaries(landscape: np.ndarray, h: float = 0.1, sigma: float = 2
     h : minimum basin depth, as a fraction of full scale.
     sigma : Gaussian smoothing in px before finding the basins (0 = none).
     """
-    import cv2
     from skimage.segmentation import watershed
 
     land = np.asarray(landscape)
@@ -102,18 +101,32 @@ def watershed_boundaries(landscape: np.ndarray, h: float = 0.1, sigma: float = 2
     scale = 255.0 if land.dtype == np.uint8 else 1.0
     height, width = land.shape
     lines = np.zeros((height, width), np.uint8)
-    core = max(tile - 2 * margin, margin)
-    for y0 in range(0, height, core):
-        for x0 in range(0, width, core):
-            ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
-            yb, xb = min(y0 + core + margin, height), min(x0 + core + margin, width)
-            part = land[ya:yb, xa:xb].astype(np.float32) / scale
-            if sigma > 0:
-                part = cv2.GaussianBlur(part, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-            flooded = watershed(part, h_minima_markers(part, h), watershed_line=True)
-            y1, x1 = min(y0 + core, height), min(x0 + core, width)
-            lines[y0:y1, x0:x1] = flooded[y0 - ya:y1 - ya, x0 - xa:x1 - xa] == 0
+    for window, inner, core in _windows(height, width, tile, margin):
+        part = _smoothed(land[window], scale, sigma)
+        flooded = watershed(part, h_minima_markers(part, h), watershed_line=True)
+        lines[core] = flooded[inner] == 0
     return lines
+
+
+def _windows(height: int, width: int, tile: int, margin: int):
+    """(window, inner, core) slice pairs that cover an image in tiles: `window` (at most `tile` px a side)
+    holds a core and `margin` px of context around it; `inner` is the core inside the window, `core` in the image."""
+    step = max(tile - 2 * margin, margin)
+    for y0 in range(0, height, step):
+        for x0 in range(0, width, step):
+            ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
+            yb, xb = min(y0 + step + margin, height), min(x0 + step + margin, width)
+            y1, x1 = min(y0 + step, height), min(x0 + step, width)
+            yield ((slice(ya, yb), slice(xa, xb)), (slice(y0 - ya, y1 - ya), slice(x0 - xa, x1 - xa)),
+                   (slice(y0, y1), slice(x0, x1)))
+
+
+def _smoothed(part: np.ndarray, scale: float, sigma: float) -> np.ndarray:
+    """A window of a boundary map as float32 in [0, 1], Gaussian-smoothed by `sigma` px (0 = not)."""
+    import cv2
+
+    out = part.astype(np.float32) / scale
+    return cv2.GaussianBlur(out, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) if sigma > 0 else out
 
 
 def h_minima_markers(landscape: np.ndarray, h: float) -> np.ndarray:
@@ -194,29 +207,21 @@ def refine_boundaries(labels: np.ndarray, landscape: np.ndarray, radius: float =
         return labels
     scale = 255.0 if land.dtype == np.uint8 else 1.0
     height, width = labels.shape
-    core = max(tile - 2 * margin, margin)
     need = np.empty(int(labels.max()) + 1, np.float32)  # per grain: the distance its core starts at
-    for y0 in range(0, height, core):
-        for x0 in range(0, width, core):
-            ya, xa = max(y0 - margin, 0), max(x0 - margin, 0)
-            yb, xb = min(y0 + core + margin, height), min(x0 + core + margin, width)
-            window = labels[ya:yb, xa:xb]
-            depth = cv2.distanceTransform((window > 0).astype(np.uint8), cv2.DIST_L2, 5)
-            grains = np.unique(window)
-            grains = grains[grains > 0]
-            need[0] = np.inf
-            need[grains] = np.minimum(radius, 0.999 * ndimage.maximum(depth, window, grains))
-            start = need[window]
-            band = depth < start + 1.5  # only the band around the boundaries is flooded, from a rim of each core
-            markers = np.where(band & (depth >= start), window, 0)
-            del start
-            part = land[ya:yb, xa:xb].astype(np.float32) / scale
-            if sigma > 0:
-                part = cv2.GaussianBlur(part, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-            flooded = watershed(part, markers, mask=band, watershed_line=True)
-            flooded[~band] = window[~band]  # the cores keep their grain
-            y1, x1 = min(y0 + core, height), min(x0 + core, width)
-            labels[y0:y1, x0:x1] = flooded[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+    for window, inner, core in _windows(height, width, tile, margin):
+        grain_of = labels[window]
+        depth = cv2.distanceTransform((grain_of > 0).astype(np.uint8), cv2.DIST_L2, 5)
+        grains = np.unique(grain_of)
+        grains = grains[grains > 0]
+        need[0] = np.inf
+        need[grains] = np.minimum(radius, 0.999 * ndimage.maximum(depth, grain_of, grains))
+        start = need[grain_of]
+        band = depth < start + 1.5  # only the band around the boundaries is flooded, from a rim of each core
+        markers = np.where(band & (depth >= start), grain_of, 0)
+        del start
+        flooded = watershed(_smoothed(land[window], scale, sigma), markers, mask=band, watershed_line=True)
+        flooded[~band] = grain_of[~band]  # the cores keep their grain
+        labels[core] = flooded[inner]
     return merge_grains(labels, [], inplace=True)  # numbers grains 1..K
 
 
