@@ -130,8 +130,7 @@ def main() -> None:
     else:
         defaults = (DENOISE_STRENGTH, WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE, SPLIT_MIN_DEPTH,
                     SPLIT_MIN_AREA, REFINE_RADIUS)
-    default_refine = defaults[-1]
-    refines = ([default_refine] if args.refine is None
+    refines = ([defaults[-1]] if args.refine is None
                else [None if v.strip() == "off" else float(v) for v in args.refine.split(",")])
     shapes = list(itertools.product([float(d) for d in args.min_depth.split(",")],
                                     [int(a) for a in args.min_area.split(",")]))
@@ -147,8 +146,8 @@ def main() -> None:
           + f" {'sum':>6}  " + " ".join(f"{s[:6]:>6}" for s in STYLES) + "  (rendered; count_res per style)")
     dark = {}  # the classical landscape, once per (strength, image, sigma)
     for d, sigma, h, split, depth, area, refine in grid:
-        options = {"refine": refine} if split is None else dict(split_min_depth=depth, split_min_area=area,
-                                                                refine=refine)
+        options = dict(refine=refine) if split is None else dict(split_min_depth=depth, split_min_area=area,
+                                                                 refine=refine)
         rows = []
         for index, (kind, land, truth, resolvable) in enumerate(maps[d]):
             if classical:
@@ -176,8 +175,7 @@ def main() -> None:
               + "".join(f" {mean[e + '_criterion']:10.3f}" for e in extra) + f" {mean['total']:6.3f}  "
               + " ".join(f"{per_style[s]:6.2f}" for s in STYLES) + default)
         results.append(dict(denoise=d, sigma=sigma, h=h, split=split, min_depth=depth, min_area=area, refine=refine,
-                            **mean,
-                            per_style_count_error_res=per_style))
+                            **mean, per_style_count_error_res=per_style))
     best = min(results, key=lambda r: r["total"])
     print(f"\nlowest criterion sum: denoise {best['denoise']}, sigma {best['sigma']}, h {best['h']}, split "
           f"{best['split']}, min depth {best['min_depth']}, min area {best['min_area']}, refine {best['refine']} "

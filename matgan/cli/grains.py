@@ -225,6 +225,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
     from matgan.io import to_gray_float
 
     evidence = SPLIT_EVIDENCE if split else None
+    radius = REFINE_RADIUS if refine else None
     if method == "cyclegan":
         from matgan.grains.segment import GrainSegmenter, default_model_path
 
@@ -232,7 +233,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
 
         def labels_of(path, image):
             return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta), split=evidence,
-                                     denoise_strength=denoise, **({} if refine else {"refine": None}))
+                                     denoise_strength=denoise, refine=radius)
 
         model_name = str(model or default_model_path())
     else:
@@ -248,7 +249,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
              "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0,
              "denoise": denoise if method == "cyclegan" else 0.0,
              "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off",
-             "refine_radius": REFINE_RADIUS if refine and method == "cyclegan" and REFINE_RADIUS else "off"}
+             "refine_radius": radius if radius is not None and method == "cyclegan" else "off"}
     _run_images(images, out or "grains_segment", overwrite, pixel_size, labels_of, per_image_outputs=True,
                 results_h5=True, attrs=attrs)
 

@@ -208,12 +208,12 @@ def refine_boundaries(labels: np.ndarray, landscape: np.ndarray, radius: float =
     scale = 255.0 if land.dtype == np.uint8 else 1.0
     height, width = labels.shape
     need = np.empty(int(labels.max()) + 1, np.float32)  # per grain: the distance its core starts at
+    need[0] = np.inf  # boundary pixels seed nothing
     for window, inner, core in _windows(height, width, tile, margin):
         grain_of = labels[window]
         depth = cv2.distanceTransform((grain_of > 0).astype(np.uint8), cv2.DIST_L2, 5)
         grains = np.unique(grain_of)
         grains = grains[grains > 0]
-        need[0] = np.inf
         need[grains] = np.minimum(radius, 0.999 * ndimage.maximum(depth, grain_of, grains))
         start = need[grain_of]
         band = depth < start + 1.5  # only the band around the boundaries is flooded, from a rim of each core
@@ -273,10 +273,7 @@ def split_concave_grains(labels: np.ndarray, landscape: np.ndarray, evidence: fl
         corners = _concave_corners(region, min_depth)
         if len(corners) < 2:  # most grains stop here, before any smoothing of the landscape
             continue
-        local = land[ys, xs].astype(np.float32) / scale
-        if sigma > 0:
-            local = cv2.GaussianBlur(local, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-        chord = _best_chord(region, local, corners, evidence)
+        chord = _best_chord(region, _smoothed(land[ys, xs], scale, sigma), corners, evidence)
         if chord is None:
             continue
         cut = region.copy()

@@ -122,4 +122,3 @@ def test_segment_split_switch_reaches_the_post_processing(tmp_path):
             assert np.array_equal(found[flag, stem], watershed(image, split=evidence))
         assert read_hdf5(out / "results.h5")[1]["split_evidence"] == (evidence if evidence else "off")
     assert any(found["--split", stem].max() > found["--no-split", stem].max() for stem in images)
-
