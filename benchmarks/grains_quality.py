@@ -3,11 +3,19 @@
 Run: python benchmarks/grains_quality.py [--model PATH] [--methods cyclegan,otsu,local,canny,watershed]
                                          [--style faint] [--n 8] [--tbm ../shared/data/micrographs/tbm/test]
                                          [--tta 1,8] [--denoise 0,0.7]
+                                         [--nist ../shared/data/micrographs/nist_ti64_sem]  (--n 0: real sets only)
 
-Two image sets:
+Three image sets:
 - rendered: `--n` virtual micrographs (256 x 256, grain sizes 16-56 px, seeds 90000+) rendered in
   `--style` (default "faint", the style the default model never saw); truth = the exact labels;
-- tbm: the real TBM optical crops with expert boundary masks (skipped when the folder is absent).
+- tbm: the real TBM optical crops with expert boundary masks (skipped when the folder is absent);
+- nist: NIST's Ti-6Al-4V SEM backscatter image (768 x 1024, alpha laths with *bright* boundaries, so
+  every method sees it inverted, as `grains segment --boundary bright` does; the CycleGAN also as it
+  is, "-dark") against NIST's own skeletonised segmentation (skipped when absent). That reference is an
+  algorithm's output with open line ends, not closed grains, so only the boundary scores and the mean
+  lineal intercept are given: matgan's intercept (`measure.image_summary`, horizontal and vertical test
+  lines) of each result against the same measure of the reference, and NIST's own E112-pattern
+  intercepts for comparison.
 Scores (means over images): boundary precision/recall/F1 at 2 px, adjusted Rand index, variation of
 information, relative grain-count error, ASTM G error. On the rendered set the count and G errors
 are also given against the resolvable truth (`res`: grains narrower than 3 px merged away, see
@@ -63,8 +71,35 @@ def tbm_set(folder: Path):
     return items
 
 
-def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,)):
-    """Mean scores per method; the CycleGAN once per (tta, denoise strength; None = the default)."""
+def nist_set(folder: Path):
+    """[(name, inverted grey image, reference labels, None)] and NIST's E112 mean intercept in px."""
+    import csv
+
+    from matgan.grains.measure import labels_from_boundaries
+    from matgan.io import read_image, to_gray_float
+
+    stem = folder / "sem_alpha_beta_ti_6al_4v"
+    reference = labels_from_boundaries(read_image(f"{stem}_segmented.tif"), "bright")
+    with open(f"{stem}_distances_e112.csv", newline="") as f:
+        e112 = [float(row[1]) for row in list(csv.reader(f))[1:]]
+    return [(stem.name, 1.0 - to_gray_float(read_image(f"{stem}.tif")), reference, None)], float(np.mean(e112))
+
+
+def boundary_and_intercept(pred: np.ndarray, reference: np.ndarray) -> dict:
+    """Boundary scores and the mean lineal intercept (px) against an open-line reference."""
+    from matgan.grains.evaluate import boundary_scores
+    from matgan.grains.measure import image_summary
+
+    mine, theirs = image_summary(pred)["mean_intercept_px"], image_summary(reference)["mean_intercept_px"]
+    return dict(boundary_scores(pred, reference), intercept_px=mine, intercept_ref_px=theirs,
+                intercept_error=abs(mine - theirs) / theirs)
+
+
+def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), scorer=None):
+    """Mean scores per method; the CycleGAN once per (tta, denoise strength; None = the default).
+
+    `scorer(pred, truth)`: the scores of one image (default `grains.evaluate.score`).
+    """
     from matgan.grains.baselines import segment_classical
     from matgan.grains.evaluate import mean_scores, score
     from matgan.grains.segment import DENOISE_STRENGTH
@@ -82,7 +117,7 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,)):
             for _, image, truth, resolvable in items:
                 pred = (segmenter.segment(image, tile, tta=tta, denoise_strength=strength) if method == "cyclegan"
                         else segment_classical(image, method))
-                row = score(pred, truth)
+                row = (scorer or score)(pred, truth)
                 if resolvable is not None:
                     res = score(pred, resolvable)
                     row.update(n_true_res=res["n_true"], count_error_res=res["count_error"], G_error_res=res["G_error"])
@@ -95,10 +130,12 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,)):
 
 
 def print_table(title, table):
-    keys = ("f1", "precision", "recall", "ari", "vi", "count_error", "G_error", "count_error_res", "G_error_res")
+    keys = ("f1", "precision", "recall", "ari", "vi", "count_error", "G_error", "count_error_res", "G_error_res",
+            "intercept_px", "intercept_ref_px", "intercept_error")
     keys = [k for k in keys if k in next(iter(table.values()))]
     print(f"\n{title}")
-    print(f"{'method':<20} " + " ".join(f"{k.replace('_error', '_err'):>11}" for k in keys))
+    print(f"{'method':<20} " + " ".join(f"{k.replace('_error', '_err').replace('intercept', 'icpt'):>11}"
+                                        for k in keys))
     for method, s in table.items():
         print(f"{method:<20} " + " ".join(f"{s[k]:11.3f}" for k in keys))
 
@@ -111,6 +148,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--tbm", default=str(ROOT.parent / "shared" / "data" / "micrographs" / "tbm" / "test"))
+    parser.add_argument("--nist", default=str(ROOT.parent / "shared" / "data" / "micrographs" / "nist_ti64_sem"))
     parser.add_argument("--label", default="", help="a name for this run in the JSON line")
     parser.add_argument("--tta", default="1", help="comma-separated flip/turn counts for the CycleGAN (1, 2, 4, 8)")
     parser.add_argument("--denoise", default="default",
@@ -121,9 +159,10 @@ def main() -> None:
     denoises = tuple(None if d.strip() == "default" else float(d) for d in args.denoise.split(","))
     result = {"label": args.label, "model": args.model or "default", "style": args.style,
               "machine": f"{os.cpu_count()} CPUs"}
-    rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas, denoises)
-    print_table(f"rendered micrographs, style {args.style!r}, {args.n} images 256x256 (exact truth)", rendered)
-    result["rendered"] = rendered
+    if args.n:  # --n 0: the real sets only
+        rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas, denoises)
+        print_table(f"rendered micrographs, style {args.style!r}, {args.n} images 256x256 (exact truth)", rendered)
+        result["rendered"] = rendered
     tbm = Path(args.tbm)
     if tbm.is_dir():
         scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile, ttas, denoises)
@@ -131,6 +170,19 @@ def main() -> None:
         result["tbm"] = scores
     else:
         print(f"\n{tbm}: absent, TBM set skipped")
+    nist = Path(args.nist)
+    if nist.is_dir():
+        items, e112 = nist_set(nist)
+        scores = evaluate_methods(items, methods, args.model, args.tile, ttas, denoises, boundary_and_intercept)
+        if "cyclegan" in methods:  # the same image as it is: dark boundaries expected, bright ones given
+            as_is = [(name, 1.0 - image, ref, res) for name, image, ref, res in items]
+            scores.update({f"{k}-dark": v for k, v in evaluate_methods(
+                as_is, ["cyclegan"], args.model, args.tile, ttas[:1], denoises[:1], boundary_and_intercept).items()})
+        print_table(f"NIST Ti-6Al-4V SEM ({nist}), inverted (bright boundaries), against NIST's segmentation; "
+                    f"NIST's E112 mean intercept {e112:.1f} px", scores)
+        result["nist"] = dict(scores, e112_mean_intercept_px=e112)
+    else:
+        print(f"\n{nist}: absent, NIST set skipped")
     print(json.dumps(result, default=float))
 
 

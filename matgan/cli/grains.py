@@ -89,6 +89,9 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
               help="show the generator real crops with weaker contrast, blur and noise too")
 @click.option("--ema", "ema_decay", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="segment with a moving average of the generator's weights at this decay, e.g. 0.995 (0 = off)")
+@click.option("--boundary", type=click.Choice(["dark", "bright"]), default="dark", show_default=True,
+              help="how boundaries look in REAL: dark (etched, bright-field) or bright (SEM backscatter, "
+                   "dark-field; inverted first, and the model remembers it)")
 @click.option("--cycle-noise", type=click.FloatRange(0), default=0.0, show_default=True,
               help="noise sigma added to translations inside the cycle loss (stops hidden texture; 0 = off)")
 @click.option("--ngf", type=int, default=16, show_default=True, help="generator width")
@@ -104,8 +107,8 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @resume_option
 @overwrite_option
 def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, ema_decay,
-          cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device, precision, out, resume,
-          overwrite) -> None:
+          boundary, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device, precision, out,
+          resume, overwrite) -> None:
     """Train the real <-> virtual CycleGAN on REAL micrographs (files or folders); writes OUT/model.pt."""
     from matgan.cli.common import echo_json
     from matgan.grains.train import train as train_model
@@ -113,7 +116,7 @@ def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, sc
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
                           closed_boundaries=closed_boundaries, scale_matching=scale_matching, augment=augment,
-                          ema_decay=ema_decay,
+                          ema_decay=ema_decay, boundary=boundary,
                           model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise},
                           seed=seed, device=device, precision=precision, sample_every=sample_every, resume=resume,
                           overwrite=overwrite)
@@ -215,13 +218,17 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
 @click.option("--refine/--no-refine", default=True, show_default=True,
               help="cyclegan: move each boundary onto the ridge of the generator's boundary map (within a few "
                    "px), keeping the grains")
+@click.option("--boundary", type=click.Choice(["dark", "bright"]), default=None,
+              help="how boundaries look: dark (etched, bright-field optical) or bright (SEM backscatter, "
+                   "dark-field; the image is inverted before any method; overlays show it as it is)  "
+                   "[default: the look the CycleGAN model was trained on, dark for the shipped one]")
 @device_option
 @out_option(help="output folder (default: grains_segment/)")
 @overwrite_option
-def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, split, refine, device, out,
-            overwrite) -> None:
+def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, split, refine, boundary, device,
+            out, overwrite) -> None:
     """Segment micrographs into grains: per-image boundaries, labels, overlay; run tables and results.h5."""
-    from matgan.grains.segment import REFINE_RADIUS, SPLIT_EVIDENCE
+    from matgan.grains.segment import REFINE_RADIUS, SPLIT_EVIDENCE, dark_boundaries
     from matgan.io import to_gray_float
 
     evidence = SPLIT_EVIDENCE if split else None
@@ -230,9 +237,10 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
         from matgan.grains.segment import GrainSegmenter, default_model_path
 
         segmenter = GrainSegmenter(model, device=device)
+        boundary = boundary or segmenter.boundary
 
         def labels_of(path, image):
-            return segmenter.segment(to_gray_float(image), tile, overlap, min_area, tta=int(tta), split=evidence,
+            return segmenter.segment(gray(image), tile, overlap, min_area, tta=int(tta), split=evidence,
                                      denoise_strength=denoise, refine=radius)
 
         model_name = str(model or default_model_path())
@@ -240,16 +248,22 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
         from matgan.grains.baselines import segment_classical
 
         options = {"split": evidence} if method == "watershed" else {}
+        boundary = boundary or "dark"
 
         def labels_of(path, image):
-            return segment_classical(to_gray_float(image), method, min_area=min_area, **options)
+            return segment_classical(gray(image), method, min_area=min_area, **options)
 
         model_name = ""
+
+    def gray(image):  # every method looks for dark boundaries
+        return dark_boundaries(to_gray_float(image), boundary)
+
     attrs = {"method": method, "model": model_name, "tile": tile, "overlap": overlap, "min_area": min_area,
              "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0,
              "denoise": denoise if method == "cyclegan" else 0.0,
              "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off",
-             "refine_radius": radius if radius is not None and method == "cyclegan" else "off"}
+             "refine_radius": radius if radius is not None and method == "cyclegan" else "off",
+             "boundary": boundary}
     _run_images(images, out or "grains_segment", overwrite, pixel_size, labels_of, per_image_outputs=True,
                 results_h5=True, attrs=attrs)
 

@@ -32,6 +32,15 @@ REFINE_SIGMA = 1.0
 # Off by default: 0.7 wins on validation images with a noisier camera but erases the faintest boundaries
 # (BENCHMARKS.md, grains); `grains segment --denoise 0.7` for noisy images with clear boundaries.
 DENOISE_STRENGTH = 0.0
+BOUNDARY_LOOKS = ("dark", "bright")  # how boundaries look in a micrograph; every method here finds dark ones
+
+
+def dark_boundaries(gray: np.ndarray, boundary: str = "dark") -> np.ndarray:
+    """A grey image in [0, 1] as every method expects it, boundaries dark: inverted when they are
+    `bright` (SEM backscatter between laths, dark-field), returned as it is when `dark` (etched, bright-field)."""
+    if boundary not in BOUNDARY_LOOKS:
+        raise MatganError(f"boundary {boundary!r}: expected one of {', '.join(BOUNDARY_LOOKS)}")
+    return 1.0 - gray if boundary == "bright" else gray
 
 
 def boundaries_to_labels(boundary_prob: np.ndarray, threshold: float = 0.5, low: float = 0.3, min_area: int = 12,
@@ -707,6 +716,7 @@ class GrainSegmenter:
         if variant.config.channels_a != 1 or variant.config.channels_b != 1:
             raise CheckpointError(f"{path}: expected a grey (1-channel) grains model")
         self.meta = payload["meta"]
+        self.boundary = self.meta.get("boundary", "dark")  # how the training micrographs showed boundaries
         self.path = path
         self.net = _with_shared_norm(variant.inference_net("G_AB")).eval()
         self.multiple = 2 ** variant.config.n_down

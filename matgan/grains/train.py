@@ -180,6 +180,7 @@ def train(
     scale_matching: bool = True,
     augment: bool = False,
     ema_decay: float = 0.0,
+    boundary: str = "dark",
     model: dict | None = None,
     seed: int = 0,
     device: str = "auto",
@@ -203,6 +204,9 @@ def train(
     augment : photometric jitter of the real crops (weaker contrast, blur, noise; `photometric_jitter`).
     ema_decay : keep a moving average of the generators' weights with this decay (0 = none); `model.pt`
         then segments with the average (the trainer's EMA, started from the weights at hand when resuming).
+    boundary : how the real micrographs show boundaries, "dark" or "bright" (SEM backscatter,
+        dark-field); bright ones are inverted before anything else (`segment.dark_boundaries`), and
+        `model.pt` records it, so `grains segment` with this model inverts by default too.
     model : CycleGAN options overriding `MODEL_DEFAULTS` (ngf, ndf, n_blocks, ...).
 
     Returns the trainer's summary with the grain size used.
@@ -215,7 +219,10 @@ def train(
 
     if crop % 4 or crop < 32:
         raise MatganError(f"--crop {crop}: expected a multiple of 4, at least 32")
+    from matgan.grains.segment import dark_boundaries
+
     real, files = load_real(real_paths)
+    real = [dark_boundaries(image, boundary) for image in real]
     size_range = parse_grain_size(grain_size)
     estimated = None
     if virtual_path is not None:
@@ -242,7 +249,7 @@ def train(
     meta = {"domain": "grains", "real": [str(f) for f in files[:1000]], "n_real": len(files),
             "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
             "closed_boundaries": closed_boundaries, "scale_matching": scale_matching, "augment": augment,
-            "ema_decay": ema_decay, "crop": crop,
+            "ema_decay": ema_decay, "crop": crop, "boundary": boundary,
             "virtual": str(virtual_path) if virtual_path else f"synthesized {len(virtual)}"}
     config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, precision=precision,
                          sample_every=sample_every, checkpoint_every=max(50, sample_every), log_every=10,

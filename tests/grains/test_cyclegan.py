@@ -181,6 +181,32 @@ def test_default_model_segments_a_rendered_micrograph(tmp_path):
     assert score(pred, labels)["f1"] > max(0.6, chance + 0.4)
 
 
+def test_bright_boundaries_are_segmented_after_inversion(tmp_path):
+    """SEM backscatter or dark-field images show boundaries bright: `--boundary bright` finds them."""
+    from matgan.grains.evaluate import score
+    from matgan.grains.render import render
+    from matgan.grains.segment import default_model_path
+    from matgan.grains.synth import synthesize
+
+    _, labels, _ = synthesize(192, 28, seed=321, dispersion=0.3)
+    image = 255 - render(labels, "brightfield", seed=321)  # bright lines on dark grains
+    write_image(tmp_path / "sem.png", image)
+    methods = ["watershed"] + (["cyclegan"] if default_model_path().exists() else [])
+    for method in methods:
+        f1 = {}
+        for look in ("dark", "bright"):
+            out = tmp_path / f"{method}_{look}"
+            result = run("segment", tmp_path / "sem.png", "--method", method, "--boundary", look, "-o", out)
+            assert result.exit_code == 0, result.output
+            f1[look] = score(read_label_image(out / "sem_labels.tif"), labels)["f1"]
+            assert read_hdf5(out / "results.h5")[1]["boundary"] == look
+        assert f1["bright"] > 0.85 and f1["bright"] > f1["dark"] + 0.4, (method, f1)
+        overlay = read_image(tmp_path / f"{method}_bright" / "sem_overlay.png")
+        grains = read_label_image(tmp_path / f"{method}_bright" / "sem_labels.tif") > 0
+        grey = (overlay[..., 0] == overlay[..., 1]) & (overlay[..., 1] == overlay[..., 2]) & grains
+        assert grey.mean() > 0.3 and np.array_equal(overlay[grey, 0], image[grey])  # the image as it is
+
+
 def test_default_model_with_flips_and_turns_keeps_the_image_frame():
     from matgan.grains.segment import GrainSegmenter, _dihedral, default_model_path
 
@@ -251,3 +277,38 @@ def test_train_with_weight_average_segments_with_it(tiny_run, tmp_path):
     assert run(*args, "--steps", 7, "--resume", "-o", tmp_path / "run").exit_code == 0
     variant, _ = load_variant(model, "cyclegan", torch.device("cpu"))
     assert "G_AB" not in variant.ema
+
+
+def test_train_on_bright_boundaries_inverts_and_the_model_remembers(tiny_run, tmp_path, monkeypatch):
+    import matgan.grains.train as grains_train
+    from matgan.core.checkpoint import read_checkpoint
+    from matgan.grains.segment import GrainSegmenter
+
+    rendered = sorted((tiny_run / "data" / "rendered").glob("*.png"))
+    bright = tmp_path / "bright"
+    bright.mkdir()
+    for path in rendered:
+        write_image(bright / path.name, 255 - read_image(path))
+    seen = []  # the real domain as the training gets it
+    original = grains_train.grain_dataset
+    monkeypatch.setattr(grains_train, "grain_dataset", lambda real, *a, **k: seen.extend(real) or original(real, *a, **k))
+    args = ["--steps", 3, "--crop", 32, "--batch-size", 2, "--n-virtual", 3, "--sample-every", 2, *TINY]
+    assert run("train", bright, "--boundary", "bright", *args, "-o", tmp_path / "run").exit_code == 0
+    assert len(seen) == len(rendered)
+    for got, path in zip(seen, rendered):  # dark boundaries again, as rendered
+        assert np.allclose(got, to_gray_float(read_image(path)), atol=1e-6)
+    ours = read_checkpoint(tmp_path / "run" / "model.pt", "cyclegan")
+    dark = read_checkpoint(tiny_run / "run" / "model.pt", "cyclegan")  # the same run on the images as rendered
+    assert ours["meta"]["boundary"] == "bright" and dark["meta"]["boundary"] == "dark"
+    assert ours["meta"]["estimated_grain_size"] == pytest.approx(dark["meta"]["estimated_grain_size"], rel=1e-3)
+    # segmenting with it inverts by default; --boundary overrides the model's look
+    image = sorted(bright.glob("*.png"))[0]
+    gray = to_gray_float(read_image(image))
+    segmenter = GrainSegmenter(tmp_path / "run" / "model.pt")
+    for option, look in (([], "bright"), (["--boundary", "dark"], "dark")):
+        out = tmp_path / f"seg_{look}"
+        result = run("segment", image, "--model", tmp_path / "run" / "model.pt", *option, "-o", out)
+        assert result.exit_code == 0, result.output
+        assert read_hdf5(out / "results.h5")[1]["boundary"] == look
+        expected = segmenter.segment(1.0 - gray if look == "bright" else gray)
+        assert np.array_equal(read_label_image(out / f"{image.stem}_labels.tif"), expected)
