@@ -36,10 +36,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def rendered_set(n: int, style, size: int = 256, seed: int = 90000, photons: tuple[float, float] | None = None):
+def rendered_set(n: int, style, size: int = 256, seed: int = 90000, photons: tuple[float, float] | None = None,
+                 grain_range: tuple[float, float] = (16, 56)):
     """n rendered micrographs (name, grey image, exact truth, resolvable truth); a list of styles is cycled.
 
     `photons` (low, high): a noisier camera, shot noise at a photon count drawn log-uniformly per image.
+    `grain_range`: mean grain diameters in px, drawn per image (`train.draw_grain_size`).
     """
     from matgan.grains.evaluate import resolvable_truth
     from matgan.grains.render import render
@@ -52,7 +54,7 @@ def rendered_set(n: int, style, size: int = 256, seed: int = 90000, photons: tup
     items = []
     for i in range(n):
         look = styles[i % len(styles)]
-        _, labels, _ = synthesize(size, draw_grain_size((16, 56), rng), dispersion=0.3, seed=seed + i)
+        _, labels, _ = synthesize(size, draw_grain_size(grain_range, rng), dispersion=0.3, seed=seed + i)
         camera = {} if photons is None else {"photons": float(np.exp(rng.uniform(*np.log(photons))))}
         items.append((f"{look}_{i}", to_gray_float(render(labels, look, seed=seed + i, **camera)), labels,
                       resolvable_truth(labels)))

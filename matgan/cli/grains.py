@@ -218,6 +218,9 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
 @click.option("--refine/--no-refine", default=True, show_default=True,
               help="cyclegan: move each boundary onto the ridge of the generator's boundary map (within a few "
                    "px), keeping the grains")
+@click.option("--zoom", type=click.FloatRange(0.25, 4.0), default=1.0, show_default=True,
+              help="cyclegan: show the generator the image resampled by this factor (2 for grains under about "
+                   "16 px across, the shipped model's smallest); results stay at the image's own size")
 @click.option("--boundary", type=click.Choice(["dark", "bright"]), default=None,
               help="how boundaries look: dark (etched, bright-field optical) or bright (SEM backscatter, "
                    "dark-field; the image is inverted before any method; overlays show it as it is)  "
@@ -225,8 +228,8 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
 @device_option
 @out_option(help="output folder (default: grains_segment/)")
 @overwrite_option
-def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, split, refine, boundary, device,
-            out, overwrite) -> None:
+def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, split, refine, zoom, boundary,
+            device, out, overwrite) -> None:
     """Segment micrographs into grains: per-image boundaries, labels, overlay; run tables and results.h5."""
     from matgan.grains.segment import REFINE_RADIUS, SPLIT_EVIDENCE, dark_boundaries
     from matgan.io import to_gray_float
@@ -241,7 +244,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
 
         def labels_of(path, image):
             return segmenter.segment(gray(image), tile, overlap, min_area, tta=int(tta), split=evidence,
-                                     denoise_strength=denoise, refine=radius)
+                                     denoise_strength=denoise, refine=radius, zoom=zoom)
 
         model_name = str(model or default_model_path())
     else:
@@ -263,7 +266,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
              "denoise": denoise if method == "cyclegan" else 0.0,
              "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off",
              "refine_radius": radius if radius is not None and method == "cyclegan" else "off",
-             "boundary": boundary}
+             "zoom": zoom if method == "cyclegan" else 1.0, "boundary": boundary}
     _run_images(images, out or "grains_segment", overwrite, pixel_size, labels_of, per_image_outputs=True,
                 results_h5=True, attrs=attrs)
 

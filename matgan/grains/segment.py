@@ -11,6 +11,7 @@ seams are invisible and memory is bounded by the tile, not the image.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -729,21 +730,31 @@ class GrainSegmenter:
         with torch.inference_mode():
             return self.net(x)[0, 0].float().cpu().numpy()
 
-    def calibrate(self, gray: np.ndarray) -> None:
-        """Fix the normalisation statistics from up to four windows of `gray` (H, W) in [0, 1]."""
+    def _padded(self, image: np.ndarray) -> np.ndarray:
+        """`image` padded at the bottom and right to sides that are multiples of the network's stride."""
+        h, w = image.shape
+        ph, pw = (-h) % self.multiple, (-w) % self.multiple
+        if not (ph or pw):
+            return image
+        return np.pad(image, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
+
+    def _padded_forward(self, tile: np.ndarray) -> np.ndarray:
+        h, w = tile.shape
+        return self._forward(self._padded(tile))[:h, :w]
+
+    def calibrate(self, gray: np.ndarray, zoom: float = 1.0) -> None:
+        """Fix the normalisation statistics from up to four windows of `gray` (H, W) in [0, 1], as the
+        generator sees them (resampled by `zoom`)."""
         import torch
 
         h, w = gray.shape
-        side_h, side_w = min(CALIBRATION_SIDE, h), min(CALIBRATION_SIDE, w)
+        side = max(round(CALIBRATION_SIDE / zoom), 1)
+        side_h, side_w = min(side, h), min(side, w)
         ys, xs = _spread(h, side_h), _spread(w, side_w)
         windows = []
         for y in ys:
             for x in xs:
-                patch = gray[y:y + side_h, x:x + side_w]
-                ph, pw = (-side_h) % self.multiple, (-side_w) % self.multiple
-                if ph or pw:
-                    patch = np.pad(patch, ((0, ph), (0, pw)), mode="reflect" if ph < side_h and pw < side_w else "edge")
-                windows.append(patch)
+                windows.append(self._padded(_zoomed(gray[y:y + side_h, x:x + side_w], zoom)))
         batch = torch.from_numpy(np.stack(windows).astype(np.float32) * 2 - 1)[:, None].to(self.device)
         _set_norm_mode(self.net, calibrate=True)
         with torch.no_grad():
@@ -752,26 +763,43 @@ class GrainSegmenter:
 
     def boundary_probability(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64,
                              progress: bool = False, tta: int = 1,
-                             denoise_strength: float = DENOISE_STRENGTH) -> np.ndarray:
+                             denoise_strength: float = DENOISE_STRENGTH, zoom: float = 1.0) -> np.ndarray:
         """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1].
 
         `tta` > 1 averages the generator over that many flips and quarter turns of the image
         (2: + mirror; 4: + the two other flips; 8: all eight), which steadies faint boundaries
         at `tta` times the cost. `denoise_strength` > 0 first runs `denoise` at that strength.
+        `zoom` != 1 shows the generator each tile resampled by that factor (2: grains twice as large, for
+        grains smaller than the model was trained on) and brings its map back to the tile's size;
+        `tile` and `overlap` count in the generator's pixels, so memory and seams are as without it.
         """
         if tta not in TTA_ORDER:
             raise MatganError(f"tta {tta}: expected one of {', '.join(map(str, TTA_ORDER))}")
+        if not ZOOM_RANGE[0] <= zoom <= ZOOM_RANGE[1]:
+            raise MatganError(f"zoom {zoom}: expected {ZOOM_RANGE[0]} to {ZOOM_RANGE[1]}")
+        zoom = float(Fraction(zoom).limit_denominator(8))  # see the tiling below
         gray = np.asarray(gray, dtype=np.float32)
         height, width = gray.shape
-        if min(height, width) < MIN_SIDE:  # the network's reflection padding needs a few px per level
-            gray = np.pad(gray, ((0, max(MIN_SIDE - height, 0)), (0, max(MIN_SIDE - width, 0))), mode="symmetric")
+        least = math.ceil(MIN_SIDE / min(zoom, 1.0))
+        if min(height, width) < least:  # the network's reflection padding needs a few px per level
+            gray = np.pad(gray, ((0, max(least - height, 0)), (0, max(least - width, 0))), mode="symmetric")
             return self.boundary_probability(gray, tile, overlap, progress, tta,
-                                             denoise_strength)[:height, :width].copy()
+                                             denoise_strength, zoom)[:height, :width].copy()
         gray = denoise(gray, denoise_strength)
-        self.calibrate(gray)  # flips and quarter turns leave the calibration windows' statistics unchanged
-        prob = tiled_apply(gray, self._forward, tile, overlap, self.multiple, progress)
+        self.calibrate(gray, zoom)  # flips and quarter turns leave the calibration windows' statistics unchanged
+        forward, multiple = self._forward, self.multiple
+        if zoom != 1:
+            # tiles start where the zoomed image's pixel grid and the network's stride grid both meet the
+            # image's own: at multiples of `multiple`, which the zoom (a fraction p/q) maps to multiples of
+            # the stride; so every tile sees the same sampling as one whole-image pass would
+            fraction = Fraction(zoom).limit_denominator(8)
+            multiple *= fraction.denominator
+            forward = lambda part: _zoomed(self._padded_forward(_zoomed(part, zoom)), shape=part.shape)  # noqa: E731
+            tile = multiple * max(round(tile / zoom / multiple), 1)
+            overlap = min(round(overlap / zoom), tile // 2)
+        prob = tiled_apply(gray, forward, tile, overlap, multiple, progress)
         for k in TTA_ORDER[tta][1:]:  # the first transform is the identity
-            prob += _dihedral(tiled_apply(_dihedral(gray, k), self._forward, tile, overlap, self.multiple, progress),
+            prob += _dihedral(tiled_apply(_dihedral(gray, k), forward, tile, overlap, multiple, progress),
                               k, inverse=True)
         if tta > 1:
             prob /= tta
@@ -782,10 +810,11 @@ class GrainSegmenter:
 
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12,
                 tta: int = 1, split: float | None = SPLIT_EVIDENCE,
-                denoise_strength: float = DENOISE_STRENGTH, refine: float | None = REFINE_RADIUS) -> np.ndarray:
-        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`, `denoise_strength`: see
-        `boundary_probability`; `split`, `refine`: see `probability_to_labels`)."""
-        prob = self.boundary_probability(gray, tile, overlap, tta=tta, denoise_strength=denoise_strength)
+                denoise_strength: float = DENOISE_STRENGTH, refine: float | None = REFINE_RADIUS,
+                zoom: float = 1.0) -> np.ndarray:
+        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`, `denoise_strength`, `zoom`:
+        see `boundary_probability`; `split`, `refine`: see `probability_to_labels`)."""
+        prob = self.boundary_probability(gray, tile, overlap, tta=tta, denoise_strength=denoise_strength, zoom=zoom)
         prob *= 255.0
         np.rint(prob, out=prob)
         prob_8bit = prob.astype(np.uint8)
@@ -796,6 +825,26 @@ class GrainSegmenter:
 # test-time augmentation: the dihedral transforms (0-3: quarter turns, 4-7: mirrored) used for each count,
 # the identity first
 TTA_ORDER = {1: (0,), 2: (0, 4), 4: (0, 4, 2, 6), 8: (0, 4, 2, 6, 1, 5, 3, 7)}
+
+
+ZOOM_RANGE = (0.25, 4.0)
+
+
+def _zoomed(image: np.ndarray, zoom: float = 1.0, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """`image` resampled by `zoom` (or to `shape`): cubic when enlarging (clipped to the input's range),
+    pixel-area averaging when shrinking."""
+    import cv2
+
+    h, w = image.shape
+    if shape is None:
+        if zoom == 1:
+            return image
+        shape = (max(round(h * zoom), 1), max(round(w * zoom), 1))
+    if shape == (h, w):
+        return image
+    grow = shape[0] * shape[1] > h * w
+    out = cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
+    return np.clip(out, image.min(), image.max(), out=out) if grow else out
 
 
 def _dihedral(image: np.ndarray, k: int, inverse: bool = False) -> np.ndarray:

@@ -77,6 +77,12 @@ def test_tiled_output_matches_whole_image(tiny_run):
     tiled = segmenter.boundary_probability(image, tile=96, overlap=48)
     assert whole.shape == tiled.shape == image.shape
     assert np.abs(whole - tiled).max() < 0.05
+    for zoom in (0.5, 1.7, 2.0):  # resampled tile by tile, back at the image's own size
+        whole = segmenter.boundary_probability(image, tile=512, zoom=zoom)
+        tiled = segmenter.boundary_probability(image, tile=96, overlap=48, zoom=zoom)
+        assert whole.shape == tiled.shape == image.shape
+        difference = np.abs(whole - tiled)  # a resampled tile's outermost pixels interpolate from the edge
+        assert difference.max() < 0.1 and difference.mean() < 1e-3
 
 
 def test_noise_estimate_and_denoising_in_strips():
@@ -205,6 +211,30 @@ def test_bright_boundaries_are_segmented_after_inversion(tmp_path):
         grains = read_label_image(tmp_path / f"{method}_bright" / "sem_labels.tif") > 0
         grey = (overlay[..., 0] == overlay[..., 1]) & (overlay[..., 1] == overlay[..., 2]) & grains
         assert grey.mean() > 0.3 and np.array_equal(overlay[grey, 0], image[grey])  # the image as it is
+
+
+def test_zoom_lets_the_default_model_see_grains_smaller_than_it_was_trained_on(tmp_path):
+    from matgan.grains.evaluate import resolvable_truth, score
+    from matgan.grains.render import render
+    from matgan.grains.segment import default_model_path
+    from matgan.grains.synth import synthesize
+
+    if not default_model_path().exists():
+        pytest.skip("the default model is not shipped in this checkout")
+    _, labels, _ = synthesize(160, 9, seed=77, dispersion=0.3)  # 9 px grains; the model saw 16-56 px
+    write_image(tmp_path / "small.png", render(labels, "brightfield", seed=77))
+    scores = {}
+    for zoom in (1, 2):
+        out = tmp_path / f"zoom{zoom}"
+        result = run("segment", tmp_path / "small.png", "--zoom", zoom, "-o", out)
+        assert result.exit_code == 0, result.output
+        assert read_hdf5(out / "results.h5")[1]["zoom"] == zoom
+        pred = read_label_image(out / "small_labels.tif")
+        assert pred.shape == labels.shape
+        scores[zoom] = score(pred, resolvable_truth(labels))
+    assert scores[2]["f1"] > scores[1]["f1"] + 0.03, scores
+    assert scores[2]["count_error"] < scores[1]["count_error"] - 0.1, scores
+    assert run("segment", tmp_path / "small.png", "--zoom", 8, "-o", tmp_path / "z8").exit_code == 2
 
 
 def test_default_model_with_flips_and_turns_keeps_the_image_frame():
