@@ -3,7 +3,8 @@
 Run: python benchmarks/grains_quality.py [--model PATH] [--methods cyclegan,otsu,local,canny,watershed]
                                          [--style faint] [--n 8] [--tbm ../shared/data/micrographs/tbm/test]
                                          [--tta 1,8] [--denoise 0,0.7]
-                                         [--nist ../shared/data/micrographs/nist_ti64_sem]  (--n 0: real sets only)
+                                         [--nist ../shared/data/micrographs/nist_ti64_sem] [--zoom 1]
+                                         (--n 0: the real sets only)
 
 Three image sets:
 - rendered: `--n` virtual micrographs (256 x 256, grain sizes 16-56 px, seeds 90000+) rendered in
@@ -97,8 +98,8 @@ def boundary_and_intercept(pred: np.ndarray, reference: np.ndarray) -> dict:
                 intercept_error=abs(mine - theirs) / theirs)
 
 
-def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), scorer=None):
-    """Mean scores per method; the CycleGAN once per (tta, denoise strength; None = the default).
+def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), scorer=None, zoom=1.0):
+    """Mean scores per method; the CycleGAN once per (tta, denoise strength; None = the default), at `zoom`.
 
     `scorer(pred, truth)`: the scores of one image (default `grains.evaluate.score`).
     """
@@ -117,7 +118,8 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), s
         for tta, strength in runs if method == "cyclegan" else [(1, 0.0)]:
             rows, start = [], time.perf_counter()
             for _, image, truth, resolvable in items:
-                pred = (segmenter.segment(image, tile, tta=tta, denoise_strength=strength) if method == "cyclegan"
+                pred = (segmenter.segment(image, tile, tta=tta, denoise_strength=strength, zoom=zoom)
+                        if method == "cyclegan"
                         else segment_classical(image, method))
                 row = (scorer or score)(pred, truth)
                 if resolvable is not None:
@@ -127,6 +129,7 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), s
             name = method
             if method == "cyclegan":
                 name += (f"-tta{tta}" if tta > 1 else "") + ("" if strength == DENOISE_STRENGTH else f"-dn{strength:g}")
+                name += "" if zoom == 1 else f"-zoom{zoom:g}"
             table[name] = dict(mean_scores(rows), seconds=time.perf_counter() - start)
     return table
 
@@ -150,6 +153,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--tbm", default=str(ROOT.parent / "shared" / "data" / "micrographs" / "tbm" / "test"))
+    parser.add_argument("--zoom", type=float, default=1.0, help="the CycleGAN's --zoom (all sets)")
     parser.add_argument("--nist", default=str(ROOT.parent / "shared" / "data" / "micrographs" / "nist_ti64_sem"))
     parser.add_argument("--label", default="", help="a name for this run in the JSON line")
     parser.add_argument("--tta", default="1", help="comma-separated flip/turn counts for the CycleGAN (1, 2, 4, 8)")
@@ -162,12 +166,13 @@ def main() -> None:
     result = {"label": args.label, "model": args.model or "default", "style": args.style,
               "machine": f"{os.cpu_count()} CPUs"}
     if args.n:  # --n 0: the real sets only
-        rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas, denoises)
+        rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas, denoises,
+                                    zoom=args.zoom)
         print_table(f"rendered micrographs, style {args.style!r}, {args.n} images 256x256 (exact truth)", rendered)
         result["rendered"] = rendered
     tbm = Path(args.tbm)
     if tbm.is_dir():
-        scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile, ttas, denoises)
+        scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile, ttas, denoises, zoom=args.zoom)
         print_table(f"TBM optical crops ({tbm}), expert masks", scores)
         result["tbm"] = scores
     else:
@@ -175,11 +180,13 @@ def main() -> None:
     nist = Path(args.nist)
     if nist.is_dir():
         items, e112 = nist_set(nist)
-        scores = evaluate_methods(items, methods, args.model, args.tile, ttas, denoises, boundary_and_intercept)
+        scores = evaluate_methods(items, methods, args.model, args.tile, ttas, denoises, boundary_and_intercept,
+                                  args.zoom)
         if "cyclegan" in methods:  # the same image as it is: dark boundaries expected, bright ones given
             as_is = [(name, 1.0 - image, ref, res) for name, image, ref, res in items]
             scores.update({f"{k}-dark": v for k, v in evaluate_methods(
-                as_is, ["cyclegan"], args.model, args.tile, ttas[:1], denoises[:1], boundary_and_intercept).items()})
+                as_is, ["cyclegan"], args.model, args.tile, ttas[:1], denoises[:1], boundary_and_intercept,
+                args.zoom).items()})
         print_table(f"NIST Ti-6Al-4V SEM ({nist}), inverted (bright boundaries), against NIST's segmentation; "
                     f"NIST's E112 mean intercept {e112:.1f} px", scores)
         result["nist"] = dict(scores, e112_mean_intercept_px=e112)
