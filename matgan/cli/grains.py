@@ -220,7 +220,8 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
                    "px), keeping the grains")
 @click.option("--zoom", type=click.FloatRange(0.25, 4.0), default=1.0, show_default=True,
               help="cyclegan: show the generator the image resampled by this factor (2 for grains under about "
-                   "16 px across, the shipped model's smallest); results stay at the image's own size")
+                   "16 px across, the shipped model's smallest; --tile counts the generator's px); results stay at "
+                   "the image's own size")
 @click.option("--boundary", type=click.Choice(["dark", "bright"]), default=None,
               help="how boundaries look: dark (etched, bright-field optical) or bright (SEM backscatter, "
                    "dark-field; the image is inverted before any method; overlays show it as it is)  "

@@ -777,7 +777,8 @@ class GrainSegmenter:
             raise MatganError(f"tta {tta}: expected one of {', '.join(map(str, TTA_ORDER))}")
         if not ZOOM_RANGE[0] <= zoom <= ZOOM_RANGE[1]:
             raise MatganError(f"zoom {zoom}: expected {ZOOM_RANGE[0]} to {ZOOM_RANGE[1]}")
-        zoom = float(Fraction(zoom).limit_denominator(8))  # see the tiling below
+        fraction = Fraction(zoom).limit_denominator(8)  # p/q with q <= 8: see the tiling below
+        zoom = float(fraction)
         gray = np.asarray(gray, dtype=np.float32)
         height, width = gray.shape
         least = math.ceil(MIN_SIDE / min(zoom, 1.0))
@@ -790,9 +791,8 @@ class GrainSegmenter:
         forward, multiple = self._forward, self.multiple
         if zoom != 1:
             # tiles start where the zoomed image's pixel grid and the network's stride grid both meet the
-            # image's own: at multiples of `multiple`, which the zoom (a fraction p/q) maps to multiples of
-            # the stride; so every tile sees the same sampling as one whole-image pass would
-            fraction = Fraction(zoom).limit_denominator(8)
+            # image's own: at multiples of q x the stride, which the zoom p/q maps to multiples of the
+            # stride; so every tile sees the same sampling as one whole-image pass would
             multiple *= fraction.denominator
             forward = lambda part: _zoomed(self._padded_forward(_zoomed(part, zoom)), shape=part.shape)  # noqa: E731
             tile = multiple * max(round(tile / zoom / multiple), 1)
