@@ -48,15 +48,33 @@ def test_edge_grains_count_half():
 def test_grid_planimetric_and_intercept_by_hand():
     labels = grid_labels(4, cell=25)
     pixel = 10.0  # um: the image is 1 mm x 1 mm
-    s = image_summary(labels, pixel, n_lines=10)
+    s = image_summary(labels, pixel, n_lines=10, directions=2)
     assert s["N_A"] == pytest.approx(10.0)  # 10 grains in 1 mm^2
     assert s["G_planimetric"] == pytest.approx(3.321928 * math.log10(10) - 2.954)
-    # every full-length test line crosses 3 boundaries: l = 1 mm / 3
-    lengths, crossings = lineal_intercepts(labels, n_lines=10)
+    # every full-length row and column crosses 3 boundaries: l = 1 mm / 3
+    lengths, crossings = lineal_intercepts(labels, n_lines=10, directions=2)
     assert set(crossings.tolist()) == {3.0}
     assert s["mean_intercept_um"] == pytest.approx(1000 / 3)
     assert s["G_intercept"] == pytest.approx(-6.643856 * math.log10(1 / 3) - 3.288)
     assert s["G_intercept_ci95"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_intercept_is_an_orientation_average():
+    # grains elongated 3:1 along an axis or a diagonal: rows and columns alone see them differently,
+    # test lines in 8 orientations do not
+    def intercepts(directions):
+        return [image_summary(synthesize(512, 30, seed=3, aspect=3, angle=a)[1], directions=directions)
+                ["mean_intercept_px"] for a in (0, 45, 90)]
+
+    rows_and_columns, eight = intercepts(2), intercepts(8)
+    assert max(rows_and_columns) / min(rows_and_columns) > 1.1
+    assert max(eight) / min(eight) < 1.03
+    # a diagonal line grazing a boundary does not count it; crossing one does, however thin the line
+    labels = np.ones((9, 9), np.int32)
+    labels[np.arange(9), np.arange(9)] = 0  # a one-pixel diagonal boundary: grain 1 above, 2 below
+    labels[np.tril_indices(9, -1)] = 2
+    lengths, crossings = lineal_intercepts(labels, n_lines=3, directions=4)
+    assert crossings.max() == 1 and crossings.sum() > 0
 
 
 def test_grain_table_square_grain():
