@@ -76,7 +76,7 @@ def tbm_set(folder: Path):
 
 
 def nist_set(folder: Path):
-    """[(name, inverted grey image, reference labels, None)] and NIST's E112 mean intercept in px."""
+    """[(name, grey image as it is, reference labels, None)] and NIST's E112 mean intercept in px."""
     import csv
 
     from matgan.grains.measure import labels_from_boundaries
@@ -86,7 +86,7 @@ def nist_set(folder: Path):
     reference = labels_from_boundaries(read_image(f"{stem}_segmented.tif"), "bright")
     with open(f"{stem}_distances_e112.csv", newline="") as f:
         e112 = [float(row[1]) for row in list(csv.reader(f))[1:]]
-    return [(stem.name, 1.0 - to_gray_float(read_image(f"{stem}.tif")), reference, None)], float(np.mean(e112))
+    return [(stem.name, to_gray_float(read_image(f"{stem}.tif")), reference, None)], float(np.mean(e112))
 
 
 def boundary_and_intercept(pred: np.ndarray, reference: np.ndarray, reference_intercept: float) -> dict:
@@ -181,11 +181,13 @@ def main() -> None:
         print(f"\n{tbm}: absent, TBM set skipped")
     nist = Path(args.nist)
     if nist.is_dir():
-        items, e112 = nist_set(nist)
+        from matgan.grains.segment import dark_boundaries
+
+        as_is, e112 = nist_set(nist)
+        bright = [(name, dark_boundaries(image, "bright"), ref, res) for name, image, ref, res in as_is]
         scorer = partial(boundary_and_intercept, reference_intercept=e112)
-        scores = evaluate_methods(items, methods, args.model, args.tile, ttas, denoises, scorer, args.zoom)
-        if "cyclegan" in methods:  # the same image as it is: dark boundaries expected, bright ones given
-            as_is = [(name, 1.0 - image, ref, res) for name, image, ref, res in items]
+        scores = evaluate_methods(bright, methods, args.model, args.tile, ttas, denoises, scorer, args.zoom)
+        if "cyclegan" in methods:  # the image as it is: dark boundaries expected, bright ones given
             scores.update({f"{k}-dark": v for k, v in evaluate_methods(
                 as_is, ["cyclegan"], args.model, args.tile, ttas[:1], denoises[:1], scorer, args.zoom).items()})
         print_table(f"NIST Ti-6Al-4V SEM ({nist}), inverted (bright boundaries), against NIST's segmentation; "

@@ -20,7 +20,7 @@ from matgan.cli.common import (
     seed_option,
     steps_option,
 )
-from matgan.grains.segment import DENOISE_STRENGTH  # numpy only: no torch at import
+from matgan.grains.segment import BOUNDARY_LOOKS, DENOISE_STRENGTH  # numpy only: no torch at import
 
 CLASSICAL = ("otsu", "local", "canny", "watershed")
 
@@ -89,7 +89,7 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
               help="show the generator real crops with weaker contrast, blur and noise too")
 @click.option("--ema", "ema_decay", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="segment with a moving average of the generator's weights at this decay, e.g. 0.995 (0 = off)")
-@click.option("--boundary", type=click.Choice(["dark", "bright"]), default="dark", show_default=True,
+@click.option("--boundary", type=click.Choice(BOUNDARY_LOOKS), default="dark", show_default=True,
               help="how boundaries look in REAL: dark (etched, bright-field) or bright (SEM backscatter, "
                    "dark-field; inverted first, and the model remembers it)")
 @click.option("--cycle-noise", type=click.FloatRange(0), default=0.0, show_default=True,
@@ -222,7 +222,7 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
               help="cyclegan: show the generator the image resampled by this factor (2 for grains under about "
                    "16 px across, the shipped model's smallest; --tile counts the generator's px); results stay at "
                    "the image's own size")
-@click.option("--boundary", type=click.Choice(["dark", "bright"]), default=None,
+@click.option("--boundary", type=click.Choice(BOUNDARY_LOOKS), default=None,
               help="how boundaries look: dark (etched, bright-field optical) or bright (SEM backscatter, "
                    "dark-field; the image is inverted before any method; overlays show it as it is)  "
                    "[default: the look the CycleGAN model was trained on, dark for the shipped one]")

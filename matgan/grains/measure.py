@@ -176,13 +176,13 @@ def lineal_intercepts(grain_labels: np.ndarray, n_lines: int = 20,
     spacing = (min(h, w) - 1) / (n_lines + 1)
     cy, cx = (h - 1) / 2, (w - 1) / 2
     half = math.hypot(h - 1, w - 1) / 2
+    offsets = np.arange(-math.floor(half / spacing), math.floor(half / spacing) + 1) * spacing
+    t = np.arange(-half, half, 0.25)  # positions along a line, from its point nearest the centre
     for k in range(directions):
         theta = math.pi * k / directions
         uy, ux = math.sin(theta), math.cos(theta)
-        offsets = np.arange(-math.floor(half / spacing), math.floor(half / spacing) + 1) * spacing
         for offset in offsets:
             py, px = cy + offset * ux, cx - offset * uy  # the line's point nearest the centre
-            t = np.arange(-half, half, 0.25)
             y, x = py + t * uy, px + t * ux
             inside = (y >= -0.5) & (y < h - 0.5) & (x >= -0.5) & (x < w - 0.5)
             if inside.sum() < 2:

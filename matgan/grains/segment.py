@@ -600,9 +600,7 @@ def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, mult
     h, w = image.shape
     if tile < 2 * overlap or tile % multiple:
         raise MatganError(f"--tile {tile}: expected a multiple of {multiple}, at least twice the overlap ({overlap})")
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:  # pad once, so every tile starts on the network's stride grid
-        image = np.pad(image, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
+    image = _pad_to_multiple(image, multiple)  # once, so every tile starts on the network's stride grid
     hp, wp = image.shape
     th, tw = _tile_side(hp, tile, overlap, multiple), _tile_side(wp, tile, overlap, multiple)
     out = np.zeros((hp, wp), np.float32)
@@ -624,6 +622,15 @@ def tiled_apply(image: np.ndarray, fn, tile: int = 1024, overlap: int = 64, mult
     out /= np.maximum(weight_y, 1e-8)[:, None]
     out /= np.maximum(weight_x, 1e-8)[None, :]
     return out[:h, :w]
+
+
+def _pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
+    """`image` (H, W) padded at the bottom and right to sides that are multiples of `multiple`."""
+    h, w = image.shape
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not (ph or pw):
+        return image
+    return np.pad(image, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
 
 
 def noise_sigma(gray: np.ndarray, rows: int = 1024) -> float:
@@ -730,18 +737,6 @@ class GrainSegmenter:
         with torch.inference_mode():
             return self.net(x)[0, 0].float().cpu().numpy()
 
-    def _padded(self, image: np.ndarray) -> np.ndarray:
-        """`image` padded at the bottom and right to sides that are multiples of the network's stride."""
-        h, w = image.shape
-        ph, pw = (-h) % self.multiple, (-w) % self.multiple
-        if not (ph or pw):
-            return image
-        return np.pad(image, ((0, ph), (0, pw)), mode="reflect" if ph < h and pw < w else "edge")
-
-    def _padded_forward(self, tile: np.ndarray) -> np.ndarray:
-        h, w = tile.shape
-        return self._forward(self._padded(tile))[:h, :w]
-
     def calibrate(self, gray: np.ndarray, zoom: float = 1.0) -> None:
         """Fix the normalisation statistics from up to four windows of `gray` (H, W) in [0, 1], as the
         generator sees them (resampled by `zoom`)."""
@@ -754,7 +749,7 @@ class GrainSegmenter:
         windows = []
         for y in ys:
             for x in xs:
-                windows.append(self._padded(_zoomed(gray[y:y + side_h, x:x + side_w], zoom)))
+                windows.append(_pad_to_multiple(_zoomed(gray[y:y + side_h, x:x + side_w], zoom), self.multiple))
         batch = torch.from_numpy(np.stack(windows).astype(np.float32) * 2 - 1)[:, None].to(self.device)
         _set_norm_mode(self.net, calibrate=True)
         with torch.no_grad():
@@ -790,11 +785,11 @@ class GrainSegmenter:
         self.calibrate(gray, zoom)  # flips and quarter turns leave the calibration windows' statistics unchanged
         forward, multiple = self._forward, self.multiple
         if zoom != 1:
-            # tiles start where the zoomed image's pixel grid and the network's stride grid both meet the
-            # image's own: at multiples of q x the stride, which the zoom p/q maps to multiples of the
-            # stride; so every tile sees the same sampling as one whole-image pass would
+            # tiles start, and their sides end, at multiples of q x the stride, which the zoom p/q maps to
+            # multiples of the stride: every tile sees the sampling of one whole-image pass, and the
+            # network gets sides it takes as they are
             multiple *= fraction.denominator
-            forward = lambda part: _zoomed(self._padded_forward(_zoomed(part, zoom)), shape=part.shape)  # noqa: E731
+            forward = lambda part: _zoomed(self._forward(_zoomed(part, zoom)), shape=part.shape)  # noqa: E731
             tile = multiple * max(round(tile / zoom / multiple), 1)
             overlap = min(round(overlap / zoom), tile // 2)
         prob = tiled_apply(gray, forward, tile, overlap, multiple, progress)
