@@ -87,6 +87,9 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
               help="synthesize the virtual domain at the estimated real grain size")
 @click.option("--augment/--no-augment", default=False, show_default=True,
               help="show the generator real crops with weaker contrast, blur and noise too")
+@click.option("--augment-field", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="with --augment, vary the weaker contrast over each crop on this scale in px, an uneven etch "
+                   "(0 = one contrast per crop)")
 @click.option("--ema", "ema_decay", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="segment with a moving average of the generator's weights at this decay, e.g. 0.995 (0 = off)")
 @click.option("--boundary", type=click.Choice(BOUNDARY_LOOKS), default="dark", show_default=True,
@@ -106,9 +109,9 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @out_option(required=True)
 @resume_option
 @overwrite_option
-def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, ema_decay,
-          boundary, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device, precision, out,
-          resume, overwrite) -> None:
+def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, augment_field,
+          ema_decay, boundary, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device, precision,
+          out, resume, overwrite) -> None:
     """Train the real <-> virtual CycleGAN on REAL micrographs (files or folders); writes OUT/model.pt."""
     from matgan.cli.common import echo_json
     from matgan.grains.train import train as train_model
@@ -116,7 +119,7 @@ def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, sc
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
                           closed_boundaries=closed_boundaries, scale_matching=scale_matching, augment=augment,
-                          ema_decay=ema_decay, boundary=boundary,
+                          augment_field=augment_field, ema_decay=ema_decay, boundary=boundary,
                           model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise},
                           seed=seed, device=device, precision=precision, sample_every=sample_every, resume=resume,
                           overwrite=overwrite)

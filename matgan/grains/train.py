@@ -120,19 +120,27 @@ def break_boundaries(virtual, generator, n_cuts: tuple[int, int] = (3, 8), radiu
 
 
 def photometric_jitter(image, generator, contrast: tuple[float, float] = (0.35, 1.0), noise: float = 0.06,
-                       blur: float = 1.0):
+                       blur: float = 1.0, field: float = 0.0):
     """A real crop (1, H, W) in [-1, 1] as a weaker etch or a noisier camera would show it.
 
     Contrast is scaled toward the crop's mean by a factor drawn from `contrast`, then the crop is
     blurred with a Gaussian of sigma up to `blur` px and gets Gaussian noise of sigma up to `noise`
     (in [0, 1] units). Trained on such crops, the generator learns to find boundaries that stand
-    barely above the noise. Torch tensor in, torch tensor out.
+    barely above the noise. With `field` > 0 px the factor varies over the crop instead (an uneven
+    etch): drawn from `contrast` at the nodes of a grid `field` px apart and interpolated bilinearly,
+    so some boundaries of a crop stay deep while others fade. Torch tensor in, torch tensor out.
     """
     import cv2
     import torch
 
     u = torch.rand(3, generator=generator)
-    out = image.mean() + (image - image.mean()) * (contrast[0] + (contrast[1] - contrast[0]) * float(u[0]))
+    factor = contrast[0] + (contrast[1] - contrast[0]) * float(u[0])
+    if field > 0:
+        _, height, width = image.shape
+        nodes = torch.rand(1, 1, math.ceil(height / field) + 1, math.ceil(width / field) + 1, generator=generator)
+        grid = torch.nn.functional.interpolate(nodes, scale_factor=field, mode="bilinear", align_corners=True)
+        factor = contrast[0] + (contrast[1] - contrast[0]) * grid[0, :, :height, :width]
+    out = image.mean() + (image - image.mean()) * factor
     sigma = blur * float(u[1])
     if sigma > 0.3:
         out = torch.from_numpy(cv2.GaussianBlur(out[0].numpy(), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101))[None]
@@ -141,10 +149,10 @@ def photometric_jitter(image, generator, contrast: tuple[float, float] = (0.35, 
 
 
 def grain_dataset(real: Sequence[np.ndarray], virtual: np.ndarray, crop: int, seed: int, closed_boundaries: bool,
-                  length: int | None = None, augment: bool = False):
+                  length: int | None = None, augment: bool = False, augment_field: float = 0.0):
     """The unpaired training set: items (a, b) or, with closed boundaries, (a, b, broken b).
 
-    `augment` passes each real crop through `photometric_jitter`.
+    `augment` passes each real crop through `photometric_jitter` (its `field`: `augment_field`).
     """
     import torch
 
@@ -158,7 +166,7 @@ def grain_dataset(real: Sequence[np.ndarray], virtual: np.ndarray, crop: int, se
             a, b = super().__getitem__(i)
             g = torch.Generator().manual_seed((self.seed * 7919 + self.epoch) * 1_000_033 + i)
             if augment:
-                a = photometric_jitter(a, g)
+                a = photometric_jitter(a, g, field=augment_field)
             if not closed_boundaries:
                 return a, b
             return a, b, break_boundaries(b[None], g)[0]
@@ -179,6 +187,7 @@ def train(
     closed_boundaries: bool = True,
     scale_matching: bool = True,
     augment: bool = False,
+    augment_field: float = 0.0,
     ema_decay: float = 0.0,
     boundary: str = "dark",
     model: dict | None = None,
@@ -202,6 +211,8 @@ def train(
         it from the real images, None without it uses 40 px.
     crop : training crop side in px (a multiple of 4).
     augment : photometric jitter of the real crops (weaker contrast, blur, noise; `photometric_jitter`).
+    augment_field : with `augment`, the contrast factor varies over each crop on this scale (px; an
+        uneven etch; 0 = one factor per crop).
     ema_decay : keep a moving average of the generators' weights with this decay (0 = none); `model.pt`
         then segments with the average (the trainer's EMA, started from the weights at hand when resuming).
     boundary : how the real micrographs show boundaries, "dark" or "bright" (SEM backscatter,
@@ -245,11 +256,12 @@ def train(
     options = dict(MODEL_DEFAULTS, **(model or {}))
     variant = build_variant("cyclegan", options)
     dataset = grain_dataset(real, virtual, crop, seed, closed_boundaries,
-                            length=max(len(real), len(virtual), batch_size), augment=augment)
+                            length=max(len(real), len(virtual), batch_size), augment=augment,
+                            augment_field=augment_field)
     meta = {"domain": "grains", "real": [str(f) for f in files[:1000]], "n_real": len(files),
             "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
             "closed_boundaries": closed_boundaries, "scale_matching": scale_matching, "augment": augment,
-            "ema_decay": ema_decay, "crop": crop, "boundary": boundary,
+            "augment_field": augment_field, "ema_decay": ema_decay, "crop": crop, "boundary": boundary,
             "virtual": str(virtual_path) if virtual_path else f"synthesized {len(virtual)}"}
     config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, precision=precision,
                          sample_every=sample_every, checkpoint_every=max(50, sample_every), log_every=10,

@@ -276,13 +276,37 @@ def test_photometric_jitter_weakens_contrast_reproducibly():
         assert out.std() < crop.std()  # contrast only ever falls
 
 
+def test_uneven_etch_jitter_fades_some_places_more_than_others():
+    import torch
+
+    from matgan.grains.train import photometric_jitter
+
+    # a stripe pattern of uniform contrast: one factor per crop keeps the local contrast even, a
+    # field of factors 16 px apart makes it vary across the crop, within the factor range
+    stripes = torch.where(torch.arange(128) % 8 < 2, -1.0, 1.0).view(1, 1, 128).expand(1, 128, 128).clone()
+
+    def local_contrast(out):  # the stripes' amplitude per 8 x 8 block (one period), blur and noise off
+        return out.view(16, 8, 16, 8).amax((1, 3)) - out.view(16, 8, 16, 8).amin((1, 3))
+
+    for seed in range(3):
+        even = local_contrast(photometric_jitter(stripes, torch.Generator().manual_seed(seed), noise=0, blur=0))
+        uneven = photometric_jitter(stripes, torch.Generator().manual_seed(seed), noise=0, blur=0, field=16)
+        assert torch.equal(uneven, photometric_jitter(stripes, torch.Generator().manual_seed(seed), noise=0,
+                                                      blur=0, field=16))  # seeded
+        assert even.max() - even.min() < 1e-5
+        spread = local_contrast(uneven)
+        assert spread.max() - spread.min() > 0.5  # the 0.35-1 factor range shows up within one crop
+        assert spread.min() >= 0.35 * 2 - 1e-4 and spread.max() <= 2 + 1e-4
+
+
 def test_train_with_augmentation_through_the_cli(tiny_run, tmp_path):
     result = run("train", tiny_run / "data" / "rendered", "--steps", 2, "--crop", 32, "--batch-size", 2,
-                 "--n-virtual", 2, "--augment", *TINY, "-o", tmp_path / "run")
+                 "--n-virtual", 2, "--augment", "--augment-field", 16, *TINY, "-o", tmp_path / "run")
     assert result.exit_code == 0, result.output
     from matgan.core.checkpoint import read_checkpoint
 
-    assert read_checkpoint(tmp_path / "run" / "model.pt", "cyclegan")["meta"]["augment"] is True
+    meta = read_checkpoint(tmp_path / "run" / "model.pt", "cyclegan")["meta"]
+    assert meta["augment"] is True and meta["augment_field"] == 16
 
 
 def test_train_with_weight_average_segments_with_it(tiny_run, tmp_path):
