@@ -134,13 +134,13 @@ def photometric_jitter(image, generator, contrast: tuple[float, float] = (0.35, 
     import torch
 
     u = torch.rand(3, generator=generator)
-    factor = contrast[0] + (contrast[1] - contrast[0]) * float(u[0])
+    share = float(u[0])  # where in the contrast range: one value per crop, or a smooth field of them
     if field > 0:
         _, height, width = image.shape
         nodes = torch.rand(1, 1, math.ceil(height / field) + 1, math.ceil(width / field) + 1, generator=generator)
-        grid = torch.nn.functional.interpolate(nodes, scale_factor=field, mode="bilinear", align_corners=True)
-        factor = contrast[0] + (contrast[1] - contrast[0]) * grid[0, :, :height, :width]
-    out = image.mean() + (image - image.mean()) * factor
+        share = torch.nn.functional.interpolate(nodes, scale_factor=field, mode="bilinear",
+                                                align_corners=True)[0, :, :height, :width]
+    out = image.mean() + (image - image.mean()) * (contrast[0] + (contrast[1] - contrast[0]) * share)
     sigma = blur * float(u[1])
     if sigma > 0.3:
         out = torch.from_numpy(cv2.GaussianBlur(out[0].numpy(), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101))[None]
