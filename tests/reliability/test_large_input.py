@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from matgan.io import read_image, write_image
 
@@ -18,6 +19,7 @@ print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
+@pytest.mark.slow  # 3-12 min on two CPU cores, most of it the post-processing of 67 megapixels
 def test_8192_square_micrograph_segments_within_2_gb(tmp_path):
     side = 8192
     tile = read_image(SAMPLE)
