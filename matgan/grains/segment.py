@@ -33,6 +33,10 @@ REFINE_SIGMA = 1.0
 # Off by default: 0.7 wins on validation images with a noisier camera but erases the faintest boundaries
 # (BENCHMARKS.md, grains); `grains segment --denoise 0.7` for noisy images with clear boundaries.
 DENOISE_STRENGTH = 0.0
+# contrast-limited adaptive histogram equalisation before the CycleGAN (see `equalize`): OpenCV's clip limit
+# (a multiple of the mean histogram bin; 0 = off), over tiles of EQUALIZE_TILE px as the generator sees them
+EQUALIZE_CLIP = 0.0
+EQUALIZE_TILE = 32
 BOUNDARY_LOOKS = ("dark", "bright")  # how boundaries look in a micrograph; every method here finds dark ones
 
 
@@ -681,6 +685,43 @@ def denoise(gray: np.ndarray, strength: float = DENOISE_STRENGTH, rows: int = 10
     return out
 
 
+def equalize(gray: np.ndarray, clip: float = EQUALIZE_CLIP, tile: int = EQUALIZE_TILE) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation (OpenCV's CLAHE) of a grey micrograph (H, W) in [0, 1].
+
+    Each `tile` x `tile` px region gets its own grey-level mapping (interpolated between regions), its
+    histogram clipped at `clip` times the mean bin first, so a boundary a light etch left faint stands
+    out as far as its neighbours' deep ones and uneven illumination evens out, while the clip keeps flat
+    grains' noise from being stretched without bound. The grey range is first stretched to 8 bits
+    between the 0.1 and 99.9 percentiles (of a subsample: large images cost no copy), so a few
+    inclusions or a saturated speck do not compress it. The image is mirrored out to whole tiles and
+    cropped back. `clip` 0 returns the input unchanged.
+    """
+    import cv2
+
+    if clip <= 0:
+        return gray
+    height, width = gray.shape
+    step = max(1, round(math.sqrt(height * width / 1e6)))  # about a million samples for the percentiles
+    lo, hi = np.percentile(gray[::step, ::step], (0.1, 99.9))
+    if hi - lo < 1e-6:
+        return gray
+    scaled = np.empty(gray.shape, np.float32)
+    np.subtract(gray, lo, out=scaled)
+    scaled *= 255 / (hi - lo)
+    np.clip(scaled, 0, 255, out=scaled)
+    image = np.rint(scaled, out=scaled).astype(np.uint8)
+    del scaled
+    tile = max(int(tile), 4)
+    pad_h, pad_w = (-height) % tile, (-width) % tile
+    if pad_h or pad_w:  # mirrored (101) like the network's padding; edge-replicated where the image is too thin
+        mode = cv2.BORDER_REFLECT_101 if pad_h < height and pad_w < width else cv2.BORDER_REPLICATE
+        image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, mode)
+    clahe = cv2.createCLAHE(clipLimit=float(clip), tileGridSize=(image.shape[1] // tile, image.shape[0] // tile))
+    out = clahe.apply(image)[:height, :width].astype(np.float32)
+    out *= 1 / 255
+    return out
+
+
 # --------------------------------------------------------------------------- the CycleGAN segmenter
 
 CALIBRATION_SIDE = 512
@@ -758,12 +799,14 @@ class GrainSegmenter:
 
     def boundary_probability(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64,
                              progress: bool = False, tta: int = 1,
-                             denoise_strength: float = DENOISE_STRENGTH, zoom: float = 1.0) -> np.ndarray:
+                             denoise_strength: float = DENOISE_STRENGTH, zoom: float = 1.0,
+                             equalize_clip: float = EQUALIZE_CLIP, equalize_tile: int = EQUALIZE_TILE) -> np.ndarray:
         """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1].
 
         `tta` > 1 averages the generator over that many flips and quarter turns of the image
         (2: + mirror; 4: + the two other flips; 8: all eight), which steadies faint boundaries
-        at `tta` times the cost. `denoise_strength` > 0 first runs `denoise` at that strength.
+        at `tta` times the cost. `denoise_strength` > 0 first runs `denoise` at that strength, then
+        `equalize_clip` > 0 runs `equalize` with that clip over tiles of `equalize_tile` generator px.
         `zoom` != 1 shows the generator each tile resampled by that factor (2: grains twice as large, for
         grains smaller than the model was trained on) and brings its map back to the tile's size;
         `tile` and `overlap` count in the generator's pixels, so memory and seams are as without it.
@@ -780,8 +823,10 @@ class GrainSegmenter:
         if min(height, width) < least:  # the network's reflection padding needs a few px per level
             gray = np.pad(gray, ((0, max(least - height, 0)), (0, max(least - width, 0))), mode="symmetric")
             return self.boundary_probability(gray, tile, overlap, progress, tta,
-                                             denoise_strength, zoom)[:height, :width].copy()
+                                             denoise_strength, zoom, equalize_clip,
+                                             equalize_tile)[:height, :width].copy()
         gray = denoise(gray, denoise_strength)
+        gray = equalize(gray, equalize_clip, max(round(equalize_tile / zoom), 4))
         self.calibrate(gray, zoom)  # flips and quarter turns leave the calibration windows' statistics unchanged
         forward, multiple = self._forward, self.multiple
         if zoom != 1:
@@ -806,10 +851,11 @@ class GrainSegmenter:
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12,
                 tta: int = 1, split: float | None = SPLIT_EVIDENCE,
                 denoise_strength: float = DENOISE_STRENGTH, refine: float | None = REFINE_RADIUS,
-                zoom: float = 1.0) -> np.ndarray:
-        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`, `denoise_strength`, `zoom`:
-        see `boundary_probability`; `split`, `refine`: see `probability_to_labels`)."""
-        prob = self.boundary_probability(gray, tile, overlap, tta=tta, denoise_strength=denoise_strength, zoom=zoom)
+                zoom: float = 1.0, equalize_clip: float = EQUALIZE_CLIP) -> np.ndarray:
+        """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`, `denoise_strength`, `zoom`,
+        `equalize_clip`: see `boundary_probability`; `split`, `refine`: see `probability_to_labels`)."""
+        prob = self.boundary_probability(gray, tile, overlap, tta=tta, denoise_strength=denoise_strength, zoom=zoom,
+                                         equalize_clip=equalize_clip)
         prob *= 255.0
         np.rint(prob, out=prob)
         prob_8bit = prob.astype(np.uint8)

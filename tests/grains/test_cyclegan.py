@@ -83,6 +83,9 @@ def test_tiled_output_matches_whole_image(tiny_run):
         assert whole.shape == tiled.shape == image.shape
         difference = np.abs(whole - tiled)  # a resampled tile's outermost pixels interpolate from the edge
         assert difference.max() < 0.1 and difference.mean() < 1e-3
+    whole = segmenter.boundary_probability(image, tile=512, equalize_clip=2.5)  # one equalisation for all tiles
+    tiled = segmenter.boundary_probability(image, tile=96, overlap=48, equalize_clip=2.5)
+    assert np.abs(whole - tiled).max() < 0.05
 
 
 def test_noise_estimate_and_denoising_in_strips():
@@ -100,6 +103,50 @@ def test_noise_estimate_and_denoising_in_strips():
     assert np.sqrt(np.mean((whole - clean) ** 2)) < 0.5 * 0.05  # the noise is averaged away ...
     assert np.abs(denoise(clean, 0.7) - clean).mean() < 0.01  # ... a clean image is left (almost) alone
     assert denoise(noisy, 0.0) is noisy
+
+
+def test_equalize_lifts_a_faint_boundary_to_its_deep_neighbours():
+    from matgan.grains.segment import equalize
+
+    rng = np.random.default_rng(5)
+    image = np.full((192, 256), 0.8, np.float32) + rng.normal(0, 0.02, (192, 256)).astype(np.float32)
+    image[:, 60:62] -= 0.5  # a deep boundary on the left ...
+    image[:, 190:192] -= 0.05  # ... a faint one on the right, each with its own tiles of grain around it
+    out = equalize(image, 2.5, 32)
+    assert out.shape == image.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+
+    def depth(a, col):
+        return float(np.median(a[:, 100:150]) - a[:, col].mean())  # grain level minus the line's level
+
+    before = depth(image, 190) / depth(image, 60)
+    after = depth(out, 190) / depth(out, 60)
+    assert before == pytest.approx(0.1, abs=0.01) and after > 2.5 * before  # the faint line stands out far more
+    noise = float(np.std(out[:, 100:150])) / float(np.std(image[:, 100:150]))
+    assert depth(out, 190) / depth(image, 190) > 0.8 * noise  # ... and no less above the grain's noise than before
+    assert np.array_equal(equalize(image, 2.5, 32), out)  # deterministic
+    assert equalize(image, 0.0) is image  # 0 = off
+    flat = np.full((40, 40), 0.5, np.float32)
+    assert equalize(flat, 2.5) is flat  # nothing to stretch
+    for shape in ((101, 37), (5, 300)):  # not whole tiles; thinner than one tile
+        odd = rng.random(shape).astype(np.float32)
+        assert equalize(odd, 2.5, 32).shape == shape
+
+
+def test_segment_equalize_option_reaches_the_segmenter(tiny_run, tmp_path):
+    from matgan.grains.segment import EQUALIZE_CLIP, GrainSegmenter
+
+    model = tiny_run / "run" / "model.pt"
+    path = tiny_run / "data" / "rendered" / "00000.png"
+    gray = to_gray_float(read_image(path))
+    segmenter = GrainSegmenter(model)
+    for clip in sorted({0.0, EQUALIZE_CLIP, 2.5}):
+        out = tmp_path / f"eq{clip}"
+        result = run("segment", path, "--model", model, "--equalize", clip, "-o", out)
+        assert result.exit_code == 0, result.output
+        assert np.array_equal(read_label_image(out / "00000_labels.tif"), segmenter.segment(gray, equalize_clip=clip))
+        assert read_hdf5(out / "results.h5")[1]["equalize"] == clip
+    assert not np.array_equal(segmenter.boundary_probability(gray, equalize_clip=0.0),
+                              segmenter.boundary_probability(gray, equalize_clip=2.5))
 
 
 def test_segment_denoise_option_reaches_the_segmenter(tiny_run, tmp_path):
