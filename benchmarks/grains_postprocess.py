@@ -22,7 +22,7 @@ which the training styles hardly vary. Its criterion (same formula, resolvable t
 sum. `--denoise` runs the generator once per non-local-means strength (`grains.segment.denoise`;
 0 = off) and makes it a grid axis; `--equalize` and `--equalize-tile` do the same for the adaptive
 histogram equalisation before the generator (`grains.segment.equalize`: OpenCV's clip limit, 0 = off,
-and its tile side in px); `--refine` is the radius of `grains.segment.refine_boundaries` (off = none),
+and its tile side in px; own = each model's own setting, the default); `--refine` is the radius of `grains.segment.refine_boundaries` (off = none),
 another axis.
 
 `--real` adds another validation set: real crops with expert masks (`images/`, `masks/`) segmented by
@@ -65,7 +65,6 @@ def main() -> None:
     from matgan.grains.evaluate import score
     from matgan.grains.segment import (
         DENOISE_STRENGTH,
-        EQUALIZE_CLIP,
         EQUALIZE_TILE,
         REFINE_RADIUS,
         SPLIT_EVIDENCE,
@@ -89,8 +88,8 @@ def main() -> None:
     parser.add_argument("--tta", type=int, default=1)
     parser.add_argument("--denoise", default=None,
                         help="non-local-means strengths before the generator (default: the shipped one; 0 = off)")
-    parser.add_argument("--equalize", default=str(EQUALIZE_CLIP),
-                        help="CLAHE clip limits before the generator (default: the shipped one; 0 = off)")
+    parser.add_argument("--equalize", default="own",
+                        help="CLAHE clip limits before the generator (own = each model's own setting; 0 = off)")
     parser.add_argument("--equalize-tile", default=str(EQUALIZE_TILE), help="CLAHE tile sides (px)")
     parser.add_argument("--refine", default=None,
                         help="radii of the boundary refinement (default: the shipped one; off = none)")
@@ -106,7 +105,8 @@ def main() -> None:
     strengths = ([0.0 if classical else DENOISE_STRENGTH] if args.denoise is None
                  else [float(d) for d in args.denoise.split(",")])
     # what the generator is shown: (denoising strength, equalisation clip, equalisation tile); one map each
-    inputs = list(itertools.product(strengths, [0.0] if classical else [float(c) for c in args.equalize.split(",")],
+    clips = [None if c.strip() == "own" else float(c) for c in args.equalize.split(",")]
+    inputs = list(itertools.product(strengths, [0.0] if classical else clips,
                                     [int(t) for t in args.equalize_tile.split(",")][:1 if classical else None]))
 
     segmenters = {}  # one per checkpoint, loaded once
@@ -142,7 +142,7 @@ def main() -> None:
         defaults = ((0.0, 0.0, inputs[0][2]),
                     *(own[k] for k in ("sigma", "h", "split", "split_min_depth", "split_min_area", "refine")))
     else:
-        defaults = ((DENOISE_STRENGTH, EQUALIZE_CLIP, EQUALIZE_TILE), WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE,
+        defaults = ((DENOISE_STRENGTH, None, EQUALIZE_TILE), WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE,
                     SPLIT_MIN_DEPTH, SPLIT_MIN_AREA, REFINE_RADIUS)
     refines = ([defaults[-1]] if args.refine is None
                else [None if v.strip() == "off" else float(v) for v in args.refine.split(",")])
@@ -181,7 +181,7 @@ def main() -> None:
             mean[e + "_criterion"] = criterion(mean[e], "_res" if e == "noisy" else "")
             mean["total"] += mean[e + "_criterion"]
         default = " (default)" if (d, sigma, h, split, depth, area, refine) == defaults else ""
-        print(f"{d[0]:4.2f} {d[1]:4.2f} {d[2]:3d} {sigma:5.2f} {h:5.2f} {'off' if split is None else split:>5} {depth or '':>5} {area or '':>4} "
+        print(f"{d[0]:4.2f} {'own' if d[1] is None else format(d[1], '4.2f'):>4} {d[2]:3d} {sigma:5.2f} {h:5.2f} {'off' if split is None else split:>5} {depth or '':>5} {area or '':>4} "
               f"{'off' if refine is None else refine:>4} "
               f"{mean['f1']:6.3f} {mean['ari']:6.3f} "
               f"{mean['count_error']:6.3f} {mean['G_error']:6.3f} {mean['count_error_res']:9.3f} "

@@ -103,13 +103,13 @@ def boundary_and_intercept(pred: np.ndarray, reference: np.ndarray, reference_in
 def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), scorer=None, zoom=1.0,
                      equalizes=(None,)):
     """Mean scores per method; the CycleGAN once per (tta, denoise strength, equalisation clip; None = the
-    default), at `zoom`.
+    default, the model's own clip), at `zoom`.
 
     `scorer(pred, truth)`: the scores of one image (default `grains.evaluate.score`).
     """
     from matgan.grains.baselines import segment_classical
     from matgan.grains.evaluate import mean_scores, score
-    from matgan.grains.segment import DENOISE_STRENGTH, EQUALIZE_CLIP
+    from matgan.grains.segment import DENOISE_STRENGTH
 
     segmenter = None
     table = {}
@@ -118,9 +118,9 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), s
             from matgan.grains.segment import GrainSegmenter
 
             segmenter = segmenter or GrainSegmenter(model)
-        runs = [(t, DENOISE_STRENGTH if d is None else d, EQUALIZE_CLIP if c is None else c)
+        runs = [(t, DENOISE_STRENGTH if d is None else d, c)
                 for t in ttas for d in denoises for c in equalizes]
-        for tta, strength, clip in runs if method == "cyclegan" else [(1, 0.0, 0.0)]:
+        for tta, strength, clip in runs if method == "cyclegan" else [(1, 0.0, None)]:
             rows, start = [], time.perf_counter()
             for _, image, truth, resolvable in items:
                 pred = (segmenter.segment(image, tile, tta=tta, denoise_strength=strength, zoom=zoom,
@@ -135,7 +135,7 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), s
             name = method
             if method == "cyclegan":
                 name += (f"-tta{tta}" if tta > 1 else "") + ("" if strength == DENOISE_STRENGTH else f"-dn{strength:g}")
-                name += "" if clip == EQUALIZE_CLIP else f"-eq{clip:g}"
+                name += "" if clip is None else f"-eq{clip:g}"
                 name += "" if zoom == 1 else f"-zoom{zoom:g}"
             table[name] = dict(mean_scores(rows), seconds=time.perf_counter() - start)
     return table
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--denoise", default="default",
                         help="comma-separated denoising strengths for the CycleGAN (default = the shipped one, 0 = off)")
     parser.add_argument("--equalize", default="default",
-                        help="comma-separated CLAHE clip limits for the CycleGAN (default = the shipped one, 0 = off)")
+                        help="comma-separated CLAHE clip limits for the CycleGAN (default = the model's own, 0 = off)")
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     ttas = tuple(int(t) for t in args.tta.split(","))

@@ -215,9 +215,10 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
 @click.option("--denoise", type=click.FloatRange(0), default=DENOISE_STRENGTH, show_default=True,
               help="cyclegan: non-local means before the generator at this multiple of the image's estimated "
                    "noise (0 = off; 0.7 for a noisy camera, but it can erase very faint boundaries)")
-@click.option("--equalize", type=click.FloatRange(0), default=EQUALIZE_CLIP, show_default=True,
+@click.option("--equalize", type=click.FloatRange(0), default=None,
               help="cyclegan: contrast-limited adaptive histogram equalisation before the generator, at this "
-                   "clip limit (0 = off): faint boundaries and uneven lighting evened out")
+                   "clip limit (0 = off): faint boundaries and uneven lighting evened out  [default: "
+                   f"{EQUALIZE_CLIP:g} with the shipped model, off with a model from `grains train`]")
 @click.option("--split/--no-split", default=True, show_default=True,
               help="cyclegan, watershed: cut grains between two concave corners where the boundary map shows a "
                    "missed boundary (off for very noisy images or strongly non-convex grains)")
@@ -248,6 +249,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
 
         segmenter = GrainSegmenter(model, device=device)
         boundary = boundary or segmenter.boundary
+        equalize = segmenter.equalize_clip if equalize is None else equalize
 
         def labels_of(path, image):
             return segmenter.segment(gray(image), tile, overlap, min_area, tta=int(tta), split=evidence,

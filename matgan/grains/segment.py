@@ -34,8 +34,11 @@ REFINE_SIGMA = 1.0
 # (BENCHMARKS.md, grains); `grains segment --denoise 0.7` for noisy images with clear boundaries.
 DENOISE_STRENGTH = 0.0
 # contrast-limited adaptive histogram equalisation before the CycleGAN (see `equalize`): OpenCV's clip limit
-# (a multiple of the mean histogram bin; 0 = off), over tiles of EQUALIZE_TILE px as the generator sees them
-EQUALIZE_CLIP = 0.0
+# (a multiple of the mean histogram bin; 0 = off), over tiles of EQUALIZE_TILE px as the generator sees them.
+# A setting of the model: the shipped default model is used with EQUALIZE_CLIP (its model rule, rendered and
+# noisy-camera validation images: 0.910 -> 0.853); a model from `grains train` without (a model adapted on the
+# TBM crops scored worse with it there: BENCHMARKS.md, grains), unless its meta says otherwise.
+EQUALIZE_CLIP = 2.5
 EQUALIZE_TILE = 32
 BOUNDARY_LOOKS = ("dark", "bright")  # how boundaries look in a micrograph; every method here finds dark ones
 
@@ -685,7 +688,7 @@ def denoise(gray: np.ndarray, strength: float = DENOISE_STRENGTH, rows: int = 10
     return out
 
 
-def equalize(gray: np.ndarray, clip: float = EQUALIZE_CLIP, tile: int = EQUALIZE_TILE) -> np.ndarray:
+def equalize(gray: np.ndarray, clip: float, tile: int = EQUALIZE_TILE) -> np.ndarray:
     """Contrast-limited adaptive histogram equalisation (OpenCV's CLAHE) of a grey micrograph (H, W) in [0, 1].
 
     Each `tile` x `tile` px region gets its own grey-level mapping (interpolated between regions), its
@@ -752,6 +755,8 @@ class GrainSegmenter:
     """
 
     def __init__(self, path=None, device: str = "cpu"):
+        from pathlib import Path
+
         from matgan.core.checkpoint import load_variant
         from matgan.core.trainer import resolve_device
         from matgan.errors import CheckpointError
@@ -769,6 +774,8 @@ class GrainSegmenter:
         self.path = path
         self.net = _with_shared_norm(variant.inference_net("G_AB")).eval()
         self.multiple = 2 ** variant.config.n_down
+        shipped = Path(path).resolve() == default_model_path().resolve()
+        self.equalize_clip = float(self.meta.get("equalize_clip", EQUALIZE_CLIP if shipped else 0.0))
         self.net.requires_grad_(False)  # inference only; never switch autograd off process-wide
 
     def _forward(self, tile):
@@ -800,13 +807,14 @@ class GrainSegmenter:
     def boundary_probability(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64,
                              progress: bool = False, tta: int = 1,
                              denoise_strength: float = DENOISE_STRENGTH, zoom: float = 1.0,
-                             equalize_clip: float = EQUALIZE_CLIP, equalize_tile: int = EQUALIZE_TILE) -> np.ndarray:
+                             equalize_clip: float | None = None, equalize_tile: int = EQUALIZE_TILE) -> np.ndarray:
         """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1].
 
         `tta` > 1 averages the generator over that many flips and quarter turns of the image
         (2: + mirror; 4: + the two other flips; 8: all eight), which steadies faint boundaries
         at `tta` times the cost. `denoise_strength` > 0 first runs `denoise` at that strength, then
-        `equalize_clip` > 0 runs `equalize` with that clip over tiles of `equalize_tile` generator px.
+        `equalize_clip` > 0 runs `equalize` with that clip over tiles of `equalize_tile` generator px (None:
+        the model's own setting, `self.equalize_clip`).
         `zoom` != 1 shows the generator each tile resampled by that factor (2: grains twice as large, for
         grains smaller than the model was trained on) and brings its map back to the tile's size;
         `tile` and `overlap` count in the generator's pixels, so memory and seams are as without it.
@@ -826,6 +834,7 @@ class GrainSegmenter:
                                              denoise_strength, zoom, equalize_clip,
                                              equalize_tile)[:height, :width].copy()
         gray = denoise(gray, denoise_strength)
+        equalize_clip = self.equalize_clip if equalize_clip is None else equalize_clip
         gray = equalize(gray, equalize_clip, max(round(equalize_tile / zoom), 4))
         self.calibrate(gray, zoom)  # flips and quarter turns leave the calibration windows' statistics unchanged
         forward, multiple = self._forward, self.multiple
@@ -851,7 +860,7 @@ class GrainSegmenter:
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12,
                 tta: int = 1, split: float | None = SPLIT_EVIDENCE,
                 denoise_strength: float = DENOISE_STRENGTH, refine: float | None = REFINE_RADIUS,
-                zoom: float = 1.0, equalize_clip: float = EQUALIZE_CLIP) -> np.ndarray:
+                zoom: float = 1.0, equalize_clip: float | None = None) -> np.ndarray:
         """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`, `denoise_strength`, `zoom`,
         `equalize_clip`: see `boundary_probability`; `split`, `refine`: see `probability_to_labels`)."""
         prob = self.boundary_probability(gray, tile, overlap, tta=tta, denoise_strength=denoise_strength, zoom=zoom,

@@ -133,7 +133,7 @@ def test_equalize_lifts_a_faint_boundary_to_its_deep_neighbours():
 
 
 def test_segment_equalize_option_reaches_the_segmenter(tiny_run, tmp_path):
-    from matgan.grains.segment import EQUALIZE_CLIP, GrainSegmenter
+    from matgan.grains.segment import EQUALIZE_CLIP, GrainSegmenter, default_model_path
 
     model = tiny_run / "run" / "model.pt"
     path = tiny_run / "data" / "rendered" / "00000.png"
@@ -147,6 +147,13 @@ def test_segment_equalize_option_reaches_the_segmenter(tiny_run, tmp_path):
         assert read_hdf5(out / "results.h5")[1]["equalize"] == clip
     assert not np.array_equal(segmenter.boundary_probability(gray, equalize_clip=0.0),
                               segmenter.boundary_probability(gray, equalize_clip=2.5))
+    # a setting of the model: a trained one goes without, the shipped one with EQUALIZE_CLIP, by path too
+    assert segmenter.equalize_clip == 0.0
+    assert np.array_equal(segmenter.segment(gray), segmenter.segment(gray, equalize_clip=0.0))
+    out = tmp_path / "own"
+    assert run("segment", path, "--model", model, "-o", out).exit_code == 0
+    assert read_hdf5(out / "results.h5")[1]["equalize"] == 0.0
+    assert GrainSegmenter().equalize_clip == GrainSegmenter(default_model_path()).equalize_clip == EQUALIZE_CLIP > 0
 
 
 def test_segment_denoise_option_reaches_the_segmenter(tiny_run, tmp_path):
