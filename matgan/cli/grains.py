@@ -95,6 +95,9 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @click.option("--boundary", type=click.Choice(BOUNDARY_LOOKS), default="dark", show_default=True,
               help="how boundaries look in REAL: dark (etched, bright-field) or bright (SEM backscatter, "
                    "dark-field; inverted first, and the model remembers it)")
+@click.option("--equalize", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="show the generator REAL through adaptive histogram equalisation (CLAHE) at this clip, e.g. 2.5 "
+                   "(0 = off; the model remembers it, so `grains segment` equalizes with it too)")
 @click.option("--cycle-noise", type=click.FloatRange(0), default=0.0, show_default=True,
               help="noise sigma added to translations inside the cycle loss (stops hidden texture; 0 = off)")
 @click.option("--ngf", type=int, default=16, show_default=True, help="generator width")
@@ -110,8 +113,8 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @resume_option
 @overwrite_option
 def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, augment_field,
-          ema_decay, boundary, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device, precision,
-          out, resume, overwrite) -> None:
+          ema_decay, boundary, equalize, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device,
+          precision, out, resume, overwrite) -> None:
     """Train the real <-> virtual CycleGAN on REAL micrographs (files or folders); writes OUT/model.pt."""
     from matgan.cli.common import echo_json
     from matgan.grains.train import train as train_model
@@ -119,7 +122,7 @@ def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, sc
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
                           closed_boundaries=closed_boundaries, scale_matching=scale_matching, augment=augment,
-                          augment_field=augment_field, ema_decay=ema_decay, boundary=boundary,
+                          augment_field=augment_field, ema_decay=ema_decay, boundary=boundary, equalize=equalize,
                           model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise},
                           seed=seed, device=device, precision=precision, sample_every=sample_every, resume=resume,
                           overwrite=overwrite)

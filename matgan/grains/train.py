@@ -190,6 +190,7 @@ def train(
     augment_field: float = 0.0,
     ema_decay: float = 0.0,
     boundary: str = "dark",
+    equalize: float = 0.0,
     model: dict | None = None,
     seed: int = 0,
     device: str = "auto",
@@ -218,6 +219,9 @@ def train(
     boundary : how the real micrographs show boundaries, "dark" or "bright" (SEM backscatter,
         dark-field); bright ones are inverted before anything else (`segment.dark_boundaries`), and
         `model.pt` records it, so `grains segment` with this model inverts by default too.
+    equalize : show the generator the real micrographs through `segment.equalize` (CLAHE) at this clip
+        (0 = off), each whole image once, as `grains segment` does; `model.pt` records it (`equalize_clip`),
+        so `grains segment` with this model equalizes by default too. The scale is estimated before it.
     model : CycleGAN options overriding `MODEL_DEFAULTS` (ngf, ndf, n_blocks, ...).
 
     Returns the trainer's summary with the grain size used.
@@ -230,7 +234,8 @@ def train(
 
     if crop % 4 or crop < 32:
         raise MatganError(f"--crop {crop}: expected a multiple of 4, at least 32")
-    from matgan.grains.segment import dark_boundaries
+    from matgan.grains.segment import EQUALIZE_TILE, dark_boundaries
+    from matgan.grains.segment import equalize as equalized
 
     real, files = load_real(real_paths)
     real = [dark_boundaries(image, boundary) for image in real]
@@ -252,6 +257,8 @@ def train(
                 size_range = (40.0, 40.0)
         side = max(2 * crop, 256)
         virtual = make_virtual(n_virtual, side, size_range, seed + 1, progress=progress)
+    if equalize > 0:
+        real = [equalized(image, equalize, EQUALIZE_TILE) for image in real]
     seed_everything(seed)
     options = dict(MODEL_DEFAULTS, **(model or {}))
     variant = build_variant("cyclegan", options)
@@ -262,6 +269,7 @@ def train(
             "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
             "closed_boundaries": closed_boundaries, "scale_matching": scale_matching, "augment": augment,
             "augment_field": augment_field, "ema_decay": ema_decay, "crop": crop, "boundary": boundary,
+            "equalize_clip": equalize,
             "virtual": str(virtual_path) if virtual_path else f"synthesized {len(virtual)}"}
     config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, device=device, precision=precision,
                          sample_every=sample_every, checkpoint_every=max(50, sample_every), log_every=10,

@@ -363,6 +363,28 @@ def test_train_with_augmentation_through_the_cli(tiny_run, tmp_path):
     assert meta["augment"] is True and meta["augment_field"] == 16
 
 
+def test_train_with_equalization_and_the_model_remembers(tiny_run, tmp_path):
+    import torch
+
+    from matgan.grains.segment import GrainSegmenter
+
+    common = ["--steps", 2, "--crop", 32, "--batch-size", 2, "--n-virtual", 2, *TINY]
+    for name, extra in (("plain", []), ("eq", ["--equalize", 2.5])):
+        result = run("train", tiny_run / "data" / "rendered", *common, *extra, "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+    plain, eq = GrainSegmenter(tmp_path / "plain" / "model.pt"), GrainSegmenter(tmp_path / "eq" / "model.pt")
+    assert plain.equalize_clip == 0.0 and eq.equalize_clip == 2.5
+    weights = [torch.load(tmp_path / name / "model.pt", weights_only=True)["model"] for name in ("plain", "eq")]
+    assert weights[0].keys() == weights[1].keys()  # same seed, other real crops: the generator saw them equalized
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    path = tiny_run / "data" / "rendered" / "00000.png"
+    assert run("segment", path, "--model", tmp_path / "eq" / "model.pt", "-o", tmp_path / "out").exit_code == 0
+    assert read_hdf5(tmp_path / "out" / "results.h5")[1]["equalize"] == 2.5  # segments with it by default
+    gray = to_gray_float(read_image(path))
+    assert np.array_equal(read_label_image(tmp_path / "out" / "00000_labels.tif"),
+                          eq.segment(gray, equalize_clip=2.5))
+
+
 def test_train_with_weight_average_segments_with_it(tiny_run, tmp_path):
     import torch
 
