@@ -156,3 +156,17 @@ def load_variant(path: str | os.PathLike, expect_variant: str | None = None, dev
 def save_variant(path: str | os.PathLike, variant, meta: dict | None = None, nets: list[str] | None = None) -> Path:
     """An inference checkpoint: networks (optionally only `nets`), EMA copies, config and `meta`."""
     return save_checkpoint(path, variant, meta=meta, training_state=False, nets=nets)
+
+
+def with_meta(src: str | os.PathLike, dst: str | os.PathLike, **updates) -> Path:
+    """Write the checkpoint `src` to `dst` (atomically; `dst` may be `src`) with `updates` merged into its
+    meta, e.g. a setting a model is to be used with; weights and everything else unchanged."""
+    payload = read_checkpoint(src)
+    payload["meta"] = dict(payload["meta"], **updates)
+    for key in ("variant_config", "train_config", "meta"):  # stored as JSON text, as save_checkpoint writes them
+        payload[key] = json.dumps(payload[key])
+    buffer = _io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_path(dst) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(dst)

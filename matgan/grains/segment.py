@@ -35,9 +35,10 @@ REFINE_SIGMA = 1.0
 DENOISE_STRENGTH = 0.0
 # contrast-limited adaptive histogram equalisation before the CycleGAN (see `equalize`): OpenCV's clip limit
 # (a multiple of the mean histogram bin; 0 = off), over tiles of EQUALIZE_TILE px as the generator sees them.
-# A setting of the model: the shipped default model is used with EQUALIZE_CLIP (its model rule, rendered and
-# noisy-camera validation images: 0.910 -> 0.853); a model from `grains train` without (a model adapted on the
-# TBM crops scored worse with it there: BENCHMARKS.md, grains), unless its meta says otherwise.
+# A setting of the model, its meta's `equalize_clip` (0 when absent): the shipped default model carries
+# EQUALIZE_CLIP (its model rule, rendered and noisy-camera validation images: 0.910 -> 0.853); a model from
+# `grains train` carries 0 unless trained with `--equalize` (a model adapted on the TBM crops scored worse
+# with it there: BENCHMARKS.md, grains).
 EQUALIZE_CLIP = 2.5
 EQUALIZE_TILE = 32
 BOUNDARY_LOOKS = ("dark", "bright")  # how boundaries look in a micrograph; every method here finds dark ones
@@ -755,8 +756,6 @@ class GrainSegmenter:
     """
 
     def __init__(self, path=None, device: str = "cpu"):
-        from pathlib import Path
-
         from matgan.core.checkpoint import load_variant
         from matgan.core.trainer import resolve_device
         from matgan.errors import CheckpointError
@@ -774,8 +773,7 @@ class GrainSegmenter:
         self.path = path
         self.net = _with_shared_norm(variant.inference_net("G_AB")).eval()
         self.multiple = 2 ** variant.config.n_down
-        shipped = Path(path).resolve() == default_model_path().resolve()
-        self.equalize_clip = float(self.meta.get("equalize_clip", EQUALIZE_CLIP if shipped else 0.0))
+        self.equalize_clip = float(self.meta.get("equalize_clip", 0.0))  # the clip this model segments with
         self.net.requires_grad_(False)  # inference only; never switch autograd off process-wide
 
     def _forward(self, tile):

@@ -221,3 +221,19 @@ def test_bf16_autocast_path_trains_with_finite_losses(tmp_path):
     summary = Trainer(model, data, cfg, tmp_path / "run").fit()
     assert summary["step"] == 3 and all(v == v for v in summary["losses"].values())
     assert all(p.dtype == torch.float32 for p in model.parameters())  # weights stay fp32 under autocast
+
+
+def test_with_meta_adds_a_setting_and_keeps_the_weights(tmp_path):
+    import torch
+
+    from matgan.core.checkpoint import with_meta
+    from matgan.grains.segment import default_model_path
+
+    src = default_model_path()
+    before = read_checkpoint(src)
+    out = with_meta(src, tmp_path / "m.pt", equalize_clip=1.5, note="x")
+    after = read_checkpoint(out)
+    assert after["meta"] == dict(before["meta"], equalize_clip=1.5, note="x")
+    assert after["variant_config"] == before["variant_config"] and after["model"].keys() == before["model"].keys()
+    assert all(torch.equal(before["model"][k], after["model"][k]) for k in before["model"])
+    assert list(tmp_path.iterdir()) == [out]  # written through a temporary file, nothing else left

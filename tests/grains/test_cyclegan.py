@@ -147,7 +147,7 @@ def test_segment_equalize_option_reaches_the_segmenter(tiny_run, tmp_path):
         assert read_hdf5(out / "results.h5")[1]["equalize"] == clip
     assert not np.array_equal(segmenter.boundary_probability(gray, equalize_clip=0.0),
                               segmenter.boundary_probability(gray, equalize_clip=2.5))
-    # a setting of the model: a trained one goes without, the shipped one with EQUALIZE_CLIP, by path too
+    # a setting of the model: a trained one goes without, the shipped one with EQUALIZE_CLIP (its meta says so), by path too
     assert segmenter.equalize_clip == 0.0
     assert np.array_equal(segmenter.segment(gray), segmenter.segment(gray, equalize_clip=0.0))
     out = tmp_path / "own"
