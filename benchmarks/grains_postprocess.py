@@ -22,7 +22,7 @@ which the training styles hardly vary. Its criterion (same formula, resolvable t
 sum. `--denoise` runs the generator once per non-local-means strength (`grains.segment.denoise`;
 0 = off) and makes it a grid axis; `--equalize` and `--equalize-tile` do the same for the adaptive
 histogram equalisation before the generator (`grains.segment.equalize`: OpenCV's clip limit, 0 = off,
-and its tile side in px; own = each model's own setting, the default); `--refine` is the radius of `grains.segment.refine_boundaries` (off = none),
+and its tile side in px; default = each model's own setting, the default; `own` is read the same); `--refine` is the radius of `grains.segment.refine_boundaries` (off = none),
 another axis.
 
 `--real` adds another validation set: real crops with expert masks (`images/`, `masks/`) segmented by
@@ -88,8 +88,9 @@ def main() -> None:
     parser.add_argument("--tta", type=int, default=1)
     parser.add_argument("--denoise", default=None,
                         help="non-local-means strengths before the generator (default: the shipped one; 0 = off)")
-    parser.add_argument("--equalize", default="own",
-                        help="CLAHE clip limits before the generator (own = each model's own setting; 0 = off)")
+    parser.add_argument("--equalize", default="default",
+                        help="CLAHE clip limits before the generator (default or own = each model's own setting; "
+                             "0 = off)")
     parser.add_argument("--equalize-tile", default=str(EQUALIZE_TILE), help="CLAHE tile sides (px)")
     parser.add_argument("--refine", default=None,
                         help="radii of the boundary refinement (default: the shipped one; off = none)")
@@ -105,7 +106,7 @@ def main() -> None:
     strengths = ([0.0 if classical else DENOISE_STRENGTH] if args.denoise is None
                  else [float(d) for d in args.denoise.split(",")])
     # what the generator is shown: (denoising strength, equalisation clip, equalisation tile); one map each
-    clips = [None if c.strip() == "own" else float(c) for c in args.equalize.split(",")]
+    clips = [None if c.strip() in ("default", "own") else float(c) for c in args.equalize.split(",")]
     inputs = list(itertools.product(strengths, [0.0] if classical else clips,
                                     [int(t) for t in args.equalize_tile.split(",")][:1 if classical else None]))
 

@@ -83,6 +83,9 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @click.option("--n-virtual", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--closed-boundaries/--no-closed-boundaries", default=True, show_default=True,
               help="show D_B broken boundary maps as fakes")
+@click.option("--merged-fakes", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="with --closed-boundaries, this share of the broken maps loses whole boundaries between two "
+                   "grains (merged grains) instead of pieces")
 @click.option("--scale-matching/--no-scale-matching", default=True, show_default=True,
               help="synthesize the virtual domain at the estimated real grain size")
 @click.option("--augment/--no-augment", default=False, show_default=True,
@@ -112,16 +115,17 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @out_option(required=True)
 @resume_option
 @overwrite_option
-def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, scale_matching, augment, augment_field,
-          ema_decay, boundary, equalize, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size, seed, device,
-          precision, out, resume, overwrite) -> None:
+def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, merged_fakes, scale_matching, augment,
+          augment_field, ema_decay, boundary, equalize, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size,
+          seed, device, precision, out, resume, overwrite) -> None:
     """Train the real <-> virtual CycleGAN on REAL micrographs (files or folders); writes OUT/model.pt."""
     from matgan.cli.common import echo_json
     from matgan.grains.train import train as train_model
 
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
-                          closed_boundaries=closed_boundaries, scale_matching=scale_matching, augment=augment,
+                          closed_boundaries=closed_boundaries, merged_fakes=merged_fakes,
+                          scale_matching=scale_matching, augment=augment,
                           augment_field=augment_field, ema_decay=ema_decay, boundary=boundary, equalize=equalize,
                           model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise},
                           seed=seed, device=device, precision=precision, sample_every=sample_every, resume=resume,

@@ -4,7 +4,8 @@ This module only prepares data and configures the core's `cyclegan` variant; the
 core Trainer's. Two grain-specific additions, each switchable:
 
 - closed boundaries: D_B also sees virtual maps with boundary pieces cut out, labelled fake, so
-  G_AB is pushed towards closed boundary networks;
+  G_AB is pushed towards closed boundary networks; optionally (`merged_fakes`) some of those maps
+  lose whole boundaries between two grains instead, the failure a faint boundary left out causes;
 - scale matching: the virtual domain is synthesized at the real images' mean grain size,
   estimated by a classical first pass (unless a grain size is given).
 """
@@ -119,6 +120,63 @@ def break_boundaries(virtual, generator, n_cuts: tuple[int, int] = (3, 8), radiu
     return out
 
 
+def drop_boundaries(virtual, generator, n_edges: tuple[int, int] = (1, 3), min_pixels: int = 16):
+    """Copies of virtual maps (N, 1, H, W) in [-1, 1] with whole boundaries between two grains removed.
+
+    Each map loses `n_edges` boundaries, each the set of boundary pixels whose neighbourhood (5 x 5,
+    enough to see across a 2 px line) touches exactly that pair of grains, set to grain: two grains
+    merged into one, with a kinked two-way vertex where each end of the lost boundary met a triple
+    junction. This is what a generator that leaves out a faint boundary draws, and unlike a cut
+    (`break_boundaries`) it leaves no loose ends. Pairs with fewer than `min_pixels` such pixels
+    (junction fragments and edges under about 8 px) are never picked. Torch tensors in, torch tensors out.
+    """
+    import cv2
+    import torch
+
+    out = virtual.clone()
+    kernel = np.ones((5, 5), np.uint8)
+
+    def neighbour_labels(labels, grain, n):  # the lowest and highest grain label within 5 x 5 of each pixel
+        high = cv2.dilate(labels, kernel, borderType=cv2.BORDER_REPLICATE)
+        low = -cv2.dilate(np.where(grain, -labels, -np.float32(n)), kernel, borderType=cv2.BORDER_REPLICATE)
+        return low, high
+
+    for image in out:
+        plane = image[0].numpy()
+        grain = plane > 0
+        n, labels = cv2.connectedComponents(grain.astype(np.uint8), connectivity=4)
+        if n < 3:
+            continue
+        labels = labels.astype(np.float32)  # exact for < 2**24 grains; OpenCV's min/max filters take float
+        low, high = neighbour_labels(labels, grain, n)
+        between = ~grain & (low > 0) & (low < high)
+        pairs = low[between].astype(np.int64) * n + high[between].astype(np.int64)
+        kinds, counts = np.unique(pairs, return_counts=True)
+        kinds = kinds[counts >= min_pixels]
+        if len(kinds) == 0:
+            continue
+        k = int(torch.randint(n_edges[0], n_edges[1] + 1, (), generator=generator))
+        picked = kinds[torch.randperm(len(kinds), generator=generator)[:k].numpy()]
+        key = np.full(plane.shape, -1, np.int64)
+        key[between] = pairs
+        gone = np.isin(key, picked)
+        # the pair's two grains become one; pixels of a thick or slanted line that saw only one side of
+        # it go too, twice over, so no specks of the lost boundary stay behind (junctions see a third grain)
+        merged = np.arange(n, dtype=np.float32)
+        for pair in picked:
+            merged[merged == pair % n] = merged[pair // n]
+        for _ in range(2):
+            grain |= gone
+            labels = merged[labels.astype(np.int64)]
+            labels[gone] = low[gone]
+            low, high = neighbour_labels(labels, grain, n)
+            near = cv2.dilate(gone.astype(np.uint8), kernel) > 0
+            gone = ~grain & near & (low == high) & np.isin(low, merged[picked // n])
+        grain |= gone
+        image[0][torch.from_numpy(grain & (plane <= 0))] = 1.0
+    return out
+
+
 def photometric_jitter(image, generator, contrast: tuple[float, float] = (0.35, 1.0), noise: float = 0.06,
                        blur: float = 1.0, field: float = 0.0):
     """A real crop (1, H, W) in [-1, 1] as a weaker etch or a noisier camera would show it.
@@ -149,10 +207,13 @@ def photometric_jitter(image, generator, contrast: tuple[float, float] = (0.35, 
 
 
 def grain_dataset(real: Sequence[np.ndarray], virtual: np.ndarray, crop: int, seed: int, closed_boundaries: bool,
-                  length: int | None = None, augment: bool = False, augment_field: float = 0.0):
+                  length: int | None = None, augment: bool = False, augment_field: float = 0.0,
+                  merged_fakes: float = 0.0):
     """The unpaired training set: items (a, b) or, with closed boundaries, (a, b, broken b).
 
     `augment` passes each real crop through `photometric_jitter` (its `field`: `augment_field`).
+    `merged_fakes`: the share of broken maps that lose whole boundaries (`drop_boundaries`) instead of
+    pieces (`break_boundaries`).
     """
     import torch
 
@@ -169,6 +230,8 @@ def grain_dataset(real: Sequence[np.ndarray], virtual: np.ndarray, crop: int, se
                 a = photometric_jitter(a, g, field=augment_field)
             if not closed_boundaries:
                 return a, b
+            if merged_fakes > 0 and float(torch.rand((), generator=g)) < merged_fakes:
+                return a, b, drop_boundaries(b[None], g)[0]
             return a, b, break_boundaries(b[None], g)[0]
 
     return GrainCrops(domain_a, domain_b, crop, seed=seed, length=length or max(len(domain_a), len(domain_b)))
@@ -185,6 +248,7 @@ def train(
     batch_size: int = 4,
     n_virtual: int = 200,
     closed_boundaries: bool = True,
+    merged_fakes: float = 0.0,
     scale_matching: bool = True,
     augment: bool = False,
     augment_field: float = 0.0,
@@ -211,6 +275,8 @@ def train(
     grain_size : px or 'LO:HI' for the synthesized domain B; None with `scale_matching` estimates
         it from the real images, None without it uses 40 px.
     crop : training crop side in px (a multiple of 4).
+    merged_fakes : with `closed_boundaries`, the share (0-1) of D_B's broken maps that lose whole
+        boundaries between two grains (merged grains, `drop_boundaries`) instead of pieces.
     augment : photometric jitter of the real crops (weaker contrast, blur, noise; `photometric_jitter`).
     augment_field : with `augment`, the contrast factor varies over each crop on this scale (px; an
         uneven etch; 0 = one factor per crop).
@@ -234,6 +300,8 @@ def train(
 
     if crop % 4 or crop < 32:
         raise MatganError(f"--crop {crop}: expected a multiple of 4, at least 32")
+    if not 0 <= merged_fakes <= 1:
+        raise MatganError(f"--merged-fakes {merged_fakes}: expected a share from 0 to 1")
     from matgan.grains.segment import EQUALIZE_TILE, dark_boundaries
     from matgan.grains.segment import equalize as equalized
 
@@ -264,10 +332,11 @@ def train(
     variant = build_variant("cyclegan", options)
     dataset = grain_dataset(real, virtual, crop, seed, closed_boundaries,
                             length=max(len(real), len(virtual), batch_size), augment=augment,
-                            augment_field=augment_field)
+                            augment_field=augment_field, merged_fakes=merged_fakes if closed_boundaries else 0.0)
     meta = {"domain": "grains", "real": [str(f) for f in files[:1000]], "n_real": len(files),
             "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
-            "closed_boundaries": closed_boundaries, "scale_matching": scale_matching, "augment": augment,
+            "closed_boundaries": closed_boundaries, "merged_fakes": merged_fakes if closed_boundaries else 0.0,
+            "scale_matching": scale_matching, "augment": augment,
             "augment_field": augment_field, "ema_decay": ema_decay, "crop": crop, "boundary": boundary,
             "equalize_clip": equalize,
             "virtual": str(virtual_path) if virtual_path else f"synthesized {len(virtual)}"}

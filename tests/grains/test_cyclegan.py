@@ -353,6 +353,62 @@ def test_uneven_etch_jitter_fades_some_places_more_than_others():
         assert spread.min() >= 0.35 * 2 - 1e-4 and spread.max() <= 2 + 1e-4
 
 
+def test_dropped_boundaries_merge_whole_grain_pairs_without_loose_ends():
+    import cv2
+    import torch
+
+    from matgan.grains.train import break_boundaries, drop_boundaries, make_virtual
+
+    maps = torch.from_numpy(make_virtual(4, 128, (20, 30), seed=3).astype(np.float32))[:, None] / 127.5 - 1
+
+    def grains(plane):
+        return cv2.connectedComponents((plane.numpy() > 0).astype(np.uint8), connectivity=4)[0] - 1
+
+    def loose_ends(before, after):  # ends of the 1 px skeleton next to what changed, away from the frame
+        from scipy import ndimage as ndi
+        from skimage.morphology import skeletonize
+
+        sk = skeletonize(after.numpy() < 0).astype(np.uint8)
+        neighbours = cv2.filter2D(sk, -1, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT) - sk
+        near = ndi.binary_dilation((before != after).numpy(), iterations=4)
+        near[:8], near[-8:], near[:, :8], near[:, -8:] = False, False, False, False
+        return int(((sk == 1) & (neighbours == 1) & near).sum())
+
+    dropped = drop_boundaries(maps, torch.Generator().manual_seed(0), n_edges=(3, 3))
+    assert torch.equal(dropped, drop_boundaries(maps, torch.Generator().manual_seed(0), n_edges=(3, 3)))
+    assert dropped.shape == maps.shape
+    cut = break_boundaries(maps, torch.Generator().manual_seed(0))
+    for before, after, broken in zip(maps[:, 0], dropped[:, 0], cut[:, 0]):
+        changed = before != after
+        assert changed.any() and bool((before[changed] < 0).all()) and bool((after[changed] == 1).all())
+        assert grains(after) == grains(before) - 3  # three boundaries gone: three pairs merged into one grain each
+        # whole boundaries go, junction to junction: no loose ends, unlike the cut maps (two per cut)
+        assert loose_ends(before, after) <= 1 and loose_ends(before, broken) >= 4
+
+
+def test_train_with_merged_fakes_through_the_cli(tiny_run, tmp_path):
+    import torch
+
+    from matgan.core.checkpoint import read_checkpoint
+    from matgan.grains.train import grain_dataset, make_virtual
+
+    real = [np.full((64, 64), 0.8, np.float32)]
+    virtual = make_virtual(2, 64, (14, 14), seed=0)
+    plain = grain_dataset(real, virtual, 32, 0, True)
+    merged = grain_dataset(real, virtual, 32, 0, True, merged_fakes=1.0)
+    for i in range(2):  # same crops; every broken map from whole boundaries, none from cut discs
+        a, b, fake = merged[i]
+        assert torch.equal(b, plain[i][1]) and not torch.equal(fake, plain[i][2])
+        assert bool(((fake != b) <= (b < 0)).all())
+    common = ["train", tiny_run / "data" / "rendered", "--steps", 2, "--crop", 32, "--batch-size", 2,
+              "--n-virtual", 2, *TINY]
+    result = run(*common, "--merged-fakes", 0.5, "-o", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert read_checkpoint(tmp_path / "run" / "model.pt", "cyclegan")["meta"]["merged_fakes"] == 0.5
+    result = run(*common, "--merged-fakes", 1.5, "-o", tmp_path / "bad")
+    assert result.exit_code == 2 and "--merged-fakes" in result.output
+
+
 def test_train_with_augmentation_through_the_cli(tiny_run, tmp_path):
     result = run("train", tiny_run / "data" / "rendered", "--steps", 2, "--crop", 32, "--batch-size", 2,
                  "--n-virtual", 2, "--augment", "--augment-field", 16, *TINY, "-o", tmp_path / "run")
