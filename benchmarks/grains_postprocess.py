@@ -3,7 +3,7 @@
 Run: python benchmarks/grains_postprocess.py [--model PATH] [--n 64] [--sigma 1,1.5,2] [--h 0.1,0.2,0.3]
                                              [--split off,0.5,1] [--min-depth 1.5] [--min-area 25] [--tta 1]
                                              [--denoise 0,0.7] [--equalize 0,2.5] [--equalize-tile 32]
-                                             [--refine off,4] [--noisy 64]
+                                             [--refine off,4] [--temperature 1,2] [--noisy 64]
                                              [--real ../shared/data/micrographs/tbm/train --real-model M]
                                              [--method watershed]
 
@@ -22,8 +22,10 @@ which the training styles hardly vary. Its criterion (same formula, resolvable t
 sum. `--denoise` runs the generator once per non-local-means strength (`grains.segment.denoise`;
 0 = off) and makes it a grid axis; `--equalize` and `--equalize-tile` do the same for the adaptive
 histogram equalisation before the generator (`grains.segment.equalize`: OpenCV's clip limit, 0 = off,
-and its tile side in px; default = each model's own setting, the default; `own` is read the same); `--refine` is the radius of `grains.segment.refine_boundaries` (off = none),
-another axis.
+and its tile side in px; default = each model's own setting, the default; `own` is read the same), and
+`--temperature` for the generator's output temperature (`GrainSegmenter.boundary_probability`: its logits
+divided by it before the tanh; 1 = as trained); `--refine` is the radius of `grains.segment.refine_boundaries`
+(off = none), another axis.
 
 `--real` adds another validation set: real crops with expert masks (`images/`, `masks/`) segmented by
 `--real-model`, a model adapted on those very crops with `grains train` (which never sees the masks),
@@ -66,6 +68,7 @@ def main() -> None:
     from matgan.grains.segment import (
         DENOISE_STRENGTH,
         EQUALIZE_TILE,
+        OUTPUT_TEMPERATURE,
         REFINE_RADIUS,
         SPLIT_EVIDENCE,
         SPLIT_MIN_AREA,
@@ -92,6 +95,8 @@ def main() -> None:
                         help="CLAHE clip limits before the generator (default or own = each model's own setting; "
                              "0 = off)")
     parser.add_argument("--equalize-tile", default=str(EQUALIZE_TILE), help="CLAHE tile sides (px)")
+    parser.add_argument("--temperature", default=str(OUTPUT_TEMPERATURE),
+                        help="output temperatures of the generator (1 = its own tanh output)")
     parser.add_argument("--refine", default=None,
                         help="radii of the boundary refinement (default: the shipped one; off = none)")
     parser.add_argument("--noisy", type=int, default=0, help="images in the noisy-camera validation set (0 = none)")
@@ -105,10 +110,12 @@ def main() -> None:
     own = {k: v.default for k, v in inspect.signature(watershed).parameters.items()}
     strengths = ([0.0 if classical else DENOISE_STRENGTH] if args.denoise is None
                  else [float(d) for d in args.denoise.split(",")])
-    # what the generator is shown: (denoising strength, equalisation clip, equalisation tile); one map each
+    # what the generator is shown and how its output is read: (denoising strength, equalisation clip,
+    # equalisation tile, output temperature); one map each
     clips = [None if c.strip() in ("default", "own") else float(c) for c in args.equalize.split(",")]
     inputs = list(itertools.product(strengths, [0.0] if classical else clips,
-                                    [int(t) for t in args.equalize_tile.split(",")][:1 if classical else None]))
+                                    [int(t) for t in args.equalize_tile.split(",")][:1 if classical else None],
+                                    [float(t) for t in args.temperature.split(",")][:1 if classical else None]))
 
     segmenters = {}  # one per checkpoint, loaded once
 
@@ -120,12 +127,13 @@ def main() -> None:
         out = {key: [] for key in inputs}
         for name, image, truth, resolvable in tqdm(items, desc="images"):
             for key in inputs:
-                d, clip, side = key
+                d, clip, side, temperature = key
                 if classical:
                     land = denoise(image, d)
                 else:
                     land = np.rint(segmenter.boundary_probability(image, 512, tta=args.tta, denoise_strength=d,
-                                                                  equalize_clip=clip, equalize_tile=side)
+                                                                  equalize_clip=clip, equalize_tile=side,
+                                                                  temperature=temperature)
                                    * 255).astype(np.uint8)
                 out[key].append((kind_of(name), land, truth, truth if resolvable is None else resolvable))
         return out
@@ -140,10 +148,10 @@ def main() -> None:
         sets.append(landscapes(tbm_set(Path(args.real)), args.real_model, lambda name: "real"))
     maps = {key: [item for one in sets for item in one[key]] for key in inputs}
     if classical:
-        defaults = ((0.0, 0.0, inputs[0][2]),
+        defaults = ((0.0, 0.0, inputs[0][2], inputs[0][3]),
                     *(own[k] for k in ("sigma", "h", "split", "split_min_depth", "split_min_area", "refine")))
     else:
-        defaults = ((DENOISE_STRENGTH, None, EQUALIZE_TILE), WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE,
+        defaults = ((DENOISE_STRENGTH, None, EQUALIZE_TILE, OUTPUT_TEMPERATURE), WATERSHED_SIGMA, WATERSHED_DEPTH, SPLIT_EVIDENCE,
                     SPLIT_MIN_DEPTH, SPLIT_MIN_AREA, REFINE_RADIUS)
     refines = ([defaults[-1]] if args.refine is None
                else [None if v.strip() == "off" else float(v) for v in args.refine.split(",")])
@@ -156,7 +164,7 @@ def main() -> None:
         inputs, [float(s) for s in args.sigma.split(",")], [float(h) for h in args.h.split(",")], splits, refines)]
     extra = [name for name, on in (("noisy", args.noisy), ("real", args.real)) if on]
     results = []
-    print(f"\n{'dn':>4} {'eq':>4} {'eqt':>3} {'sigma':>5} {'h':>5} {'split':>5} {'depth':>5} {'area':>4} {'rf':>4} {'f1':>6} {'ari':>6} {'count':>6} "
+    print(f"\n{'dn':>4} {'eq':>4} {'eqt':>3} {'T':>4} {'sigma':>5} {'h':>5} {'split':>5} {'depth':>5} {'area':>4} {'rf':>4} {'f1':>6} {'ari':>6} {'count':>6} "
           f"{'G':>6} {'count_res':>9} {'G_res':>6} {'crit':>6}" + "".join(f" {e + '_crit':>10}" for e in extra)
           + f" {'sum':>6}  " + " ".join(f"{s[:6]:>6}" for s in STYLES) + "  (rendered; count_res per style)")
     dark = {}  # the classical landscape, once per (strength, image, sigma)
@@ -182,18 +190,18 @@ def main() -> None:
             mean[e + "_criterion"] = criterion(mean[e], "_res" if e == "noisy" else "")
             mean["total"] += mean[e + "_criterion"]
         default = " (default)" if (d, sigma, h, split, depth, area, refine) == defaults else ""
-        print(f"{d[0]:4.2f} {'own' if d[1] is None else format(d[1], '4.2f'):>4} {d[2]:3d} {sigma:5.2f} {h:5.2f} {'off' if split is None else split:>5} {depth or '':>5} {area or '':>4} "
+        print(f"{d[0]:4.2f} {'own' if d[1] is None else format(d[1], '4.2f'):>4} {d[2]:3d} {d[3]:4.2f} {sigma:5.2f} {h:5.2f} {'off' if split is None else split:>5} {depth or '':>5} {area or '':>4} "
               f"{'off' if refine is None else refine:>4} "
               f"{mean['f1']:6.3f} {mean['ari']:6.3f} "
               f"{mean['count_error']:6.3f} {mean['G_error']:6.3f} {mean['count_error_res']:9.3f} "
               f"{mean['G_error_res']:6.3f} {mean['criterion']:6.3f}"
               + "".join(f" {mean[e + '_criterion']:10.3f}" for e in extra) + f" {mean['total']:6.3f}  "
               + " ".join(f"{per_style[s]:6.2f}" for s in STYLES) + default)
-        results.append(dict(denoise=d[0], equalize=d[1], equalize_tile=d[2], sigma=sigma, h=h, split=split, min_depth=depth, min_area=area, refine=refine,
+        results.append(dict(denoise=d[0], equalize=d[1], equalize_tile=d[2], temperature=d[3], sigma=sigma, h=h, split=split, min_depth=depth, min_area=area, refine=refine,
                             **mean, per_style_count_error_res=per_style))
     best = min(results, key=lambda r: r["total"])
     print(f"\nlowest criterion sum: denoise {best['denoise']}, equalize {best['equalize']} over "
-          f"{best['equalize_tile']} px, sigma {best['sigma']}, h {best['h']}, split "
+          f"{best['equalize_tile']} px, temperature {best['temperature']}, sigma {best['sigma']}, h {best['h']}, split "
           f"{best['split']}, min depth {best['min_depth']}, min area {best['min_area']}, refine {best['refine']} "
           f"({best['total']:.3f})")
     print(json.dumps({"method": args.method, "model": args.model or "default", "n": args.n, "noisy": args.noisy,

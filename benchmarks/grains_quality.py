@@ -2,7 +2,7 @@
 
 Run: python benchmarks/grains_quality.py [--model PATH] [--methods cyclegan,otsu,local,canny,watershed]
                                          [--style faint] [--n 8] [--tbm ../shared/data/micrographs/tbm/test]
-                                         [--tta 1,8] [--denoise 0,0.7] [--equalize 0,2.5]
+                                         [--tta 1,8] [--denoise 0,0.7] [--equalize 0,2.5] [--temperature 1,2]
                                          [--nist ../shared/data/micrographs/nist_ti64_sem] [--zoom 1]
                                          (--n 0: the real sets only)
 
@@ -101,15 +101,15 @@ def boundary_and_intercept(pred: np.ndarray, reference: np.ndarray, reference_in
 
 
 def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), scorer=None, zoom=1.0,
-                     equalizes=(None,)):
-    """Mean scores per method; the CycleGAN once per (tta, denoise strength, equalisation clip; None = the
-    default, the model's own clip), at `zoom`.
+                     equalizes=(None,), temperatures=(None,)):
+    """Mean scores per method; the CycleGAN once per (tta, denoise strength, equalisation clip, output
+    temperature; None = the default: the model's own clip, the shipped temperature), at `zoom`.
 
     `scorer(pred, truth)`: the scores of one image (default `grains.evaluate.score`).
     """
     from matgan.grains.baselines import segment_classical
     from matgan.grains.evaluate import mean_scores, score
-    from matgan.grains.segment import DENOISE_STRENGTH
+    from matgan.grains.segment import DENOISE_STRENGTH, OUTPUT_TEMPERATURE
 
     segmenter = None
     table = {}
@@ -118,13 +118,13 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), s
             from matgan.grains.segment import GrainSegmenter
 
             segmenter = segmenter or GrainSegmenter(model)
-        runs = [(t, DENOISE_STRENGTH if d is None else d, c)
-                for t in ttas for d in denoises for c in equalizes]
-        for tta, strength, clip in runs if method == "cyclegan" else [(1, 0.0, None)]:
+        runs = [(t, DENOISE_STRENGTH if d is None else d, c, OUTPUT_TEMPERATURE if T is None else T)
+                for t in ttas for d in denoises for c in equalizes for T in temperatures]
+        for tta, strength, clip, temperature in runs if method == "cyclegan" else [(1, 0.0, None, None)]:
             rows, start = [], time.perf_counter()
             for _, image, truth, resolvable in items:
                 pred = (segmenter.segment(image, tile, tta=tta, denoise_strength=strength, zoom=zoom,
-                                          equalize_clip=clip)
+                                          equalize_clip=clip, temperature=temperature)
                         if method == "cyclegan"
                         else segment_classical(image, method))
                 row = (scorer or score)(pred, truth)
@@ -136,6 +136,7 @@ def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), s
             if method == "cyclegan":
                 name += (f"-tta{tta}" if tta > 1 else "") + ("" if strength == DENOISE_STRENGTH else f"-dn{strength:g}")
                 name += "" if clip is None else f"-eq{clip:g}"
+                name += "" if temperature == OUTPUT_TEMPERATURE else f"-T{temperature:g}"
                 name += "" if zoom == 1 else f"-zoom{zoom:g}"
             table[name] = dict(mean_scores(rows), seconds=time.perf_counter() - start)
     return table
@@ -168,22 +169,26 @@ def main() -> None:
                         help="comma-separated denoising strengths for the CycleGAN (default = the shipped one, 0 = off)")
     parser.add_argument("--equalize", default="default",
                         help="comma-separated CLAHE clip limits for the CycleGAN (default = the model's own, 0 = off)")
+    parser.add_argument("--temperature", default="default",
+                        help="comma-separated output temperatures for the CycleGAN (default = the shipped one, "
+                             "1 = the generator's own output)")
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     ttas = tuple(int(t) for t in args.tta.split(","))
     denoises = tuple(None if d.strip() == "default" else float(d) for d in args.denoise.split(","))
     equalizes = tuple(None if c.strip() == "default" else float(c) for c in args.equalize.split(","))
+    temperatures = tuple(None if t.strip() == "default" else float(t) for t in args.temperature.split(","))
     result = {"label": args.label, "model": args.model or "default", "style": args.style,
               "machine": f"{os.cpu_count()} CPUs"}
     if args.n:  # --n 0: the real sets only
         rendered = evaluate_methods(rendered_set(args.n, args.style), methods, args.model, args.tile, ttas, denoises,
-                                    zoom=args.zoom, equalizes=equalizes)
+                                    zoom=args.zoom, equalizes=equalizes, temperatures=temperatures)
         print_table(f"rendered micrographs, style {args.style!r}, {args.n} images 256x256 (exact truth)", rendered)
         result["rendered"] = rendered
     tbm = Path(args.tbm)
     if tbm.is_dir():
         scores = evaluate_methods(tbm_set(tbm), methods, args.model, args.tile, ttas, denoises, zoom=args.zoom,
-                                  equalizes=equalizes)
+                                  equalizes=equalizes, temperatures=temperatures)
         print_table(f"TBM optical crops ({tbm}), expert masks", scores)
         result["tbm"] = scores
     else:
@@ -195,11 +200,12 @@ def main() -> None:
         as_is, e112 = nist_set(nist)
         bright = [(name, dark_boundaries(image, "bright"), ref, res) for name, image, ref, res in as_is]
         scorer = partial(boundary_and_intercept, reference_intercept=e112)
-        scores = evaluate_methods(bright, methods, args.model, args.tile, ttas, denoises, scorer, args.zoom, equalizes)
+        scores = evaluate_methods(bright, methods, args.model, args.tile, ttas, denoises, scorer, args.zoom, equalizes,
+                                  temperatures)
         if "cyclegan" in methods:  # the image as it is: dark boundaries expected, bright ones given
             scores.update({f"{k}-dark": v for k, v in evaluate_methods(
                 as_is, ["cyclegan"], args.model, args.tile, ttas[:1], denoises[:1], scorer, args.zoom,
-                equalizes[:1]).items()})
+                equalizes[:1], temperatures[:1]).items()})
         print_table(f"NIST Ti-6Al-4V SEM ({nist}), inverted (bright boundaries), against NIST's segmentation; "
                     f"NIST's E112 mean intercept {e112:.1f} px", scores)
         result["nist"] = dict(scores, e112_mean_intercept_px=e112)

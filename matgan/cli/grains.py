@@ -20,7 +20,12 @@ from matgan.cli.common import (
     seed_option,
     steps_option,
 )
-from matgan.grains.segment import BOUNDARY_LOOKS, DENOISE_STRENGTH, EQUALIZE_CLIP  # numpy only: no torch at import
+from matgan.grains.segment import (  # numpy only: no torch at import
+    BOUNDARY_LOOKS,
+    DENOISE_STRENGTH,
+    EQUALIZE_CLIP,
+    OUTPUT_TEMPERATURE,
+)
 
 CLASSICAL = ("otsu", "local", "canny", "watershed")
 
@@ -226,6 +231,9 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
               help="cyclegan: contrast-limited adaptive histogram equalisation before the generator, at this "
                    "clip limit (0 = off): faint boundaries and uneven lighting evened out  [default: "
                    f"{EQUALIZE_CLIP:g} with the shipped model, off with a model from `grains train`]")
+@click.option("--temperature", type=click.FloatRange(0, min_open=True), default=OUTPUT_TEMPERATURE, show_default=True,
+              help="cyclegan: read the generator's output at this temperature (its logits divided by it before "
+                   "the tanh; 1 = as trained, above 1 weakly drawn boundaries keep some depth)")
 @click.option("--split/--no-split", default=True, show_default=True,
               help="cyclegan, watershed: cut grains between two concave corners where the boundary map shows a "
                    "missed boundary (off for very noisy images or strongly non-convex grains)")
@@ -243,8 +251,8 @@ def measure(masks, pixel_size, boundary, out, overwrite) -> None:
 @device_option
 @out_option(help="output folder (default: grains_segment/)")
 @overwrite_option
-def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, equalize, split, refine, zoom,
-            boundary, device, out, overwrite) -> None:
+def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, denoise, equalize, temperature, split,
+            refine, zoom, boundary, device, out, overwrite) -> None:
     """Segment micrographs into grains: per-image boundaries, labels, overlay; run tables and results.h5."""
     from matgan.grains.segment import REFINE_RADIUS, SPLIT_EVIDENCE, dark_boundaries
     from matgan.io import to_gray_float
@@ -260,7 +268,8 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
 
         def labels_of(path, image):
             return segmenter.segment(gray(image), tile, overlap, min_area, tta=int(tta), split=evidence,
-                                     denoise_strength=denoise, refine=radius, zoom=zoom, equalize_clip=equalize)
+                                     denoise_strength=denoise, refine=radius, zoom=zoom, equalize_clip=equalize,
+                                     temperature=temperature)
 
         model_name = str(model or default_model_path())
     else:
@@ -280,6 +289,7 @@ def segment(images, method, model, pixel_size, tile, overlap, min_area, tta, den
     attrs = {"method": method, "model": model_name, "tile": tile, "overlap": overlap, "min_area": min_area,
              "pixel_size_um": pixel_size, "tta": int(tta) if method == "cyclegan" else 0,
              "denoise": denoise if method == "cyclegan" else 0.0, "equalize": equalize if method == "cyclegan" else 0.0,
+             "temperature": temperature if method == "cyclegan" else 1.0,
              "split_evidence": evidence if evidence is not None and method in ("cyclegan", "watershed") else "off",
              "refine_radius": radius if radius is not None and method == "cyclegan" else "off",
              "zoom": zoom if method == "cyclegan" else 1.0, "boundary": boundary}

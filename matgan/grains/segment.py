@@ -21,7 +21,7 @@ from matgan.errors import MatganError
 # (chosen on validation images: rendered micrographs of the training styles with the default model, the
 # same styles through a noisier camera, and the TBM train crops with a model adapted on them;
 # benchmarks/grains_postprocess.py)
-WATERSHED_DEPTH = 0.2
+WATERSHED_DEPTH = 0.25
 WATERSHED_SIGMA = 1.5
 SPLIT_EVIDENCE: float | None = 0.5  # see `split_concave_grains`; None = no splitting
 SPLIT_MIN_DEPTH = 1.5
@@ -41,6 +41,11 @@ DENOISE_STRENGTH = 0.0
 # with it there: BENCHMARKS.md, grains).
 EQUALIZE_CLIP = 2.5
 EQUALIZE_TILE = 32
+# the generator's output is read as tanh(logits / OUTPUT_TEMPERATURE): above 1 its near-binary maps soften, so a
+# boundary it draws only weakly stands as a shallow ridge that the flooding can still follow instead of being
+# flattened into the grain (see `GrainSegmenter.boundary_probability`). Chosen with the flooding depth above, by the
+# same validation sum: 3.240 at 1 and h 0.2 (the defaults before) -> 3.034 at 2 and h 0.25 (BENCHMARKS.md, grains)
+OUTPUT_TEMPERATURE = 2.0
 BOUNDARY_LOOKS = ("dark", "bright")  # how boundaries look in a micrograph; every method here finds dark ones
 
 
@@ -756,6 +761,8 @@ class GrainSegmenter:
     """
 
     def __init__(self, path=None, device: str = "cpu"):
+        import torch
+
         from matgan.core.checkpoint import load_variant
         from matgan.core.trainer import resolve_device
         from matgan.errors import CheckpointError
@@ -772,16 +779,20 @@ class GrainSegmenter:
         self.boundary = self.meta.get("boundary", "dark")  # how the training micrographs showed boundaries
         self.path = path
         self.net = _with_shared_norm(variant.inference_net("G_AB")).eval()
+        last = self.net.body[-1]
+        if not isinstance(last, torch.nn.Tanh):
+            raise CheckpointError(f"{path}: expected a generator ending in tanh, found {type(last).__name__}")
+        self.net.body[-1] = torch.nn.Identity()  # the logits: `_forward` applies the tanh at a temperature
         self.multiple = 2 ** variant.config.n_down
         self.equalize_clip = float(self.meta.get("equalize_clip", 0.0))  # the clip this model segments with
         self.net.requires_grad_(False)  # inference only; never switch autograd off process-wide
 
-    def _forward(self, tile):
+    def _forward(self, tile, temperature: float = 1.0):
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32) * 2 - 1)[None, None].to(self.device)
         with torch.inference_mode():
-            return self.net(x)[0, 0].float().cpu().numpy()
+            return torch.tanh(self.net(x)[0, 0].float() / temperature).cpu().numpy()
 
     def calibrate(self, gray: np.ndarray, zoom: float = 1.0) -> None:
         """Fix the normalisation statistics from up to four windows of `gray` (H, W) in [0, 1], as the
@@ -805,7 +816,8 @@ class GrainSegmenter:
     def boundary_probability(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64,
                              progress: bool = False, tta: int = 1,
                              denoise_strength: float = DENOISE_STRENGTH, zoom: float = 1.0,
-                             equalize_clip: float | None = None, equalize_tile: int = EQUALIZE_TILE) -> np.ndarray:
+                             equalize_clip: float | None = None, equalize_tile: int = EQUALIZE_TILE,
+                             temperature: float = OUTPUT_TEMPERATURE) -> np.ndarray:
         """(H, W) float in [0, 1] grey micrograph -> (H, W) float32 boundary probability in [0, 1].
 
         `tta` > 1 averages the generator over that many flips and quarter turns of the image
@@ -816,7 +828,11 @@ class GrainSegmenter:
         `zoom` != 1 shows the generator each tile resampled by that factor (2: grains twice as large, for
         grains smaller than the model was trained on) and brings its map back to the tile's size;
         `tile` and `overlap` count in the generator's pixels, so memory and seams are as without it.
+        `temperature` divides the generator's logits before its tanh (1: its own output, as trained; above 1
+        its near-binary map softens and weakly drawn boundaries keep some depth).
         """
+        if not temperature > 0:
+            raise MatganError(f"temperature {temperature}: expected a number above 0")
         if tta not in TTA_ORDER:
             raise MatganError(f"tta {tta}: expected one of {', '.join(map(str, TTA_ORDER))}")
         if not ZOOM_RANGE[0] <= zoom <= ZOOM_RANGE[1]:
@@ -830,18 +846,20 @@ class GrainSegmenter:
             gray = np.pad(gray, ((0, max(least - height, 0)), (0, max(least - width, 0))), mode="symmetric")
             return self.boundary_probability(gray, tile, overlap, progress, tta,
                                              denoise_strength, zoom, equalize_clip,
-                                             equalize_tile)[:height, :width].copy()
+                                             equalize_tile, temperature)[:height, :width].copy()
         gray = denoise(gray, denoise_strength)
         equalize_clip = self.equalize_clip if equalize_clip is None else equalize_clip
         gray = equalize(gray, equalize_clip, max(round(equalize_tile / zoom), 4))
         self.calibrate(gray, zoom)  # flips and quarter turns leave the calibration windows' statistics unchanged
-        forward, multiple = self._forward, self.multiple
+        multiple = self.multiple
+        forward = lambda part: self._forward(part, temperature)  # noqa: E731
         if zoom != 1:
             # tiles start, and their sides end, at multiples of q x the stride, which the zoom p/q maps to
             # multiples of the stride: every tile sees the sampling of one whole-image pass, and the
             # network gets sides it takes as they are
             multiple *= fraction.denominator
-            forward = lambda part: _zoomed(self._forward(_zoomed(part, zoom)), shape=part.shape)  # noqa: E731
+            forward = lambda part: _zoomed(self._forward(_zoomed(part, zoom), temperature),  # noqa: E731
+                                           shape=part.shape)
             tile = multiple * max(round(tile / zoom / multiple), 1)
             overlap = min(round(overlap / zoom), tile // 2)
         prob = tiled_apply(gray, forward, tile, overlap, multiple, progress)
@@ -858,11 +876,13 @@ class GrainSegmenter:
     def segment(self, gray: np.ndarray, tile: int = 1024, overlap: int = 64, min_area: int = 12,
                 tta: int = 1, split: float | None = SPLIT_EVIDENCE,
                 denoise_strength: float = DENOISE_STRENGTH, refine: float | None = REFINE_RADIUS,
-                zoom: float = 1.0, equalize_clip: float | None = None) -> np.ndarray:
+                zoom: float = 1.0, equalize_clip: float | None = None,
+                temperature: float = OUTPUT_TEMPERATURE) -> np.ndarray:
         """Grain labels (H, W) int32 of a grey micrograph (H, W) in [0, 1] (`tta`, `denoise_strength`, `zoom`,
-        `equalize_clip`: see `boundary_probability`; `split`, `refine`: see `probability_to_labels`)."""
+        `equalize_clip`, `temperature`: see `boundary_probability`; `split`, `refine`: see
+        `probability_to_labels`)."""
         prob = self.boundary_probability(gray, tile, overlap, tta=tta, denoise_strength=denoise_strength, zoom=zoom,
-                                         equalize_clip=equalize_clip)
+                                         equalize_clip=equalize_clip, temperature=temperature)
         prob *= 255.0
         np.rint(prob, out=prob)
         prob_8bit = prob.astype(np.uint8)

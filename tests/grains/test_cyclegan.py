@@ -156,6 +156,38 @@ def test_segment_equalize_option_reaches_the_segmenter(tiny_run, tmp_path):
     assert GrainSegmenter().equalize_clip == GrainSegmenter(default_model_path()).equalize_clip == EQUALIZE_CLIP > 0
 
 
+def test_output_temperature_softens_the_map_and_reaches_the_segmenter(tmp_path):
+    from matgan.errors import MatganError
+    from matgan.grains.render import render
+    from matgan.grains.segment import OUTPUT_TEMPERATURE, GrainSegmenter
+    from matgan.grains.synth import synthesize
+
+    _, labels, _ = synthesize(160, 28, seed=7, dispersion=0.3)
+    path = tmp_path / "micrograph.png"
+    write_image(path, render(labels, "brightfield", seed=7))
+    gray = to_gray_float(read_image(path))
+    segmenter = GrainSegmenter()
+    maps = {t: segmenter.boundary_probability(gray, temperature=t) for t in (1.0, 2.0, 4.0)}
+    # the same logits read at another temperature: p_T = (1 - tanh(atanh(1 - 2 p_1) / T)) / 2
+    logits = np.arctanh(np.clip(1 - 2 * maps[1.0].astype(np.float64), -0.999, 0.999))
+    inner = np.abs(1 - 2 * maps[1.0]) < 0.999  # away from float32 saturation
+    for t in (2.0, 4.0):
+        assert np.allclose(maps[t][inner], (1 - np.tanh(logits[inner] / t)) / 2, atol=2e-3)
+    # softer with T: fewer pixels near 0 or 1, the ranking kept
+    soft = [float(((m > 0.05) & (m < 0.95)).mean()) for m in maps.values()]
+    assert soft[0] < soft[1] < soft[2]
+    assert np.corrcoef(maps[1.0].ravel(), maps[4.0].ravel())[0, 1] > 0.9
+    with pytest.raises(MatganError, match="temperature"):
+        segmenter.boundary_probability(gray, temperature=0)
+    for t in sorted({1.0, OUTPUT_TEMPERATURE}):
+        out = tmp_path / f"T{t}"
+        result = run("segment", path, "--temperature", t, "-o", out)
+        assert result.exit_code == 0, result.output
+        assert np.array_equal(read_label_image(out / "micrograph_labels.tif"), segmenter.segment(gray, temperature=t))
+        assert read_hdf5(out / "results.h5")[1]["temperature"] == t
+    assert run("segment", path, "--temperature", 0, "-o", tmp_path / "bad").exit_code == 2
+
+
 def test_segment_denoise_option_reaches_the_segmenter(tiny_run, tmp_path):
     from matgan.grains.segment import DENOISE_STRENGTH, REFINE_RADIUS, SPLIT_EVIDENCE, GrainSegmenter
 
