@@ -26,6 +26,7 @@ from matgan.io import atomic_path
 
 FORMAT = "matgan-checkpoint"
 FORMAT_VERSION = 1
+JSON_FIELDS = ("variant_config", "train_config", "meta")  # stored as JSON text, read back as dicts
 
 
 def rng_state() -> dict[str, Any]:
@@ -76,21 +77,26 @@ def save_checkpoint(path: str | os.PathLike, variant, *, step: int = 0, train_co
         "format_version": FORMAT_VERSION,
         "matgan_version": __version__,
         "variant": variant.name,
-        "variant_config": json.dumps(variant.config.to_dict()),
+        "variant_config": variant.config.to_dict(),
         "ema_nets": sorted(variant.ema.keys()),
         "nets": sorted(nets) if nets is not None else sorted(variant.nets.keys()),
         "model": _to_cpu(model_state),
         "step": int(step),
-        "train_config": json.dumps(train_config or {}),
-        "meta": json.dumps(meta or {}),
+        "train_config": train_config or {},
+        "meta": meta or {},
     }
     if training_state:
         payload["optimizers"] = {k: _to_cpu(o.state_dict()) for k, o in variant.optimizers.items()}
         payload["schedulers"] = {k: s.state_dict() for k, s in variant.schedulers.items()}
         payload["scalers"] = {k: s.state_dict() for k, s in variant.scalers.items()}
         payload["rng"] = rng_state()
+    return _write_payload(path, payload)
+
+
+def _write_payload(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
+    """Serialise a checkpoint payload (its `JSON_FIELDS` as dicts) to a temporary file and rename it to `path`."""
     buffer = _io.BytesIO()
-    torch.save(payload, buffer)
+    torch.save(dict(payload, **{key: json.dumps(payload[key]) for key in JSON_FIELDS}), buffer)
     with atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
     return Path(path)
@@ -121,9 +127,8 @@ def read_checkpoint(path: str | os.PathLike, expect_variant: str | None = None) 
                               f"({__version__}, format {FORMAT_VERSION}); upgrade matgan")
     if expect_variant is not None and payload["variant"] != expect_variant:
         raise CheckpointError(f"{path}: a '{payload['variant']}' checkpoint, expected '{expect_variant}'")
-    payload["variant_config"] = json.loads(payload["variant_config"])
-    payload["train_config"] = json.loads(payload.get("train_config", "{}"))
-    payload["meta"] = json.loads(payload.get("meta", "{}"))
+    for key in JSON_FIELDS:
+        payload[key] = json.loads(payload.get(key, "{}"))
     return payload
 
 
@@ -162,11 +167,4 @@ def with_meta(src: str | os.PathLike, dst: str | os.PathLike, **updates) -> Path
     """Write the checkpoint `src` to `dst` (atomically; `dst` may be `src`) with `updates` merged into its
     meta, e.g. a setting a model is to be used with; weights and everything else unchanged."""
     payload = read_checkpoint(src)
-    payload["meta"] = dict(payload["meta"], **updates)
-    for key in ("variant_config", "train_config", "meta"):  # stored as JSON text, as save_checkpoint writes them
-        payload[key] = json.dumps(payload[key])
-    buffer = _io.BytesIO()
-    torch.save(payload, buffer)
-    with atomic_path(dst) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    return Path(dst)
+    return _write_payload(dst, dict(payload, meta=dict(payload["meta"], **updates)))

@@ -157,9 +157,8 @@ def drop_boundaries(virtual, generator, n_edges: tuple[int, int] = (1, 3), min_p
             continue
         k = int(torch.randint(n_edges[0], n_edges[1] + 1, (), generator=generator))
         picked = kinds[torch.randperm(len(kinds), generator=generator)[:k].numpy()]
-        key = np.full(plane.shape, -1, np.int64)
-        key[between] = pairs
-        gone = np.isin(key, picked)
+        gone = np.zeros_like(grain)
+        gone[between] = np.isin(pairs, picked)
         # the pair's two grains become one; pixels of a thick or slanted line that saw only one side of
         # it go too, twice over, so no specks of the lost boundary stay behind (junctions see a third grain)
         merged = np.arange(n, dtype=np.float32)
@@ -302,6 +301,7 @@ def train(
         raise MatganError(f"--crop {crop}: expected a multiple of 4, at least 32")
     if not 0 <= merged_fakes <= 1:
         raise MatganError(f"--merged-fakes {merged_fakes}: expected a share from 0 to 1")
+    merged_fakes = merged_fakes if closed_boundaries else 0.0  # a kind of broken map: none without them
     from matgan.grains.segment import EQUALIZE_TILE, dark_boundaries
     from matgan.grains.segment import equalize as equalized
 
@@ -332,10 +332,10 @@ def train(
     variant = build_variant("cyclegan", options)
     dataset = grain_dataset(real, virtual, crop, seed, closed_boundaries,
                             length=max(len(real), len(virtual), batch_size), augment=augment,
-                            augment_field=augment_field, merged_fakes=merged_fakes if closed_boundaries else 0.0)
+                            augment_field=augment_field, merged_fakes=merged_fakes)
     meta = {"domain": "grains", "real": [str(f) for f in files[:1000]], "n_real": len(files),
             "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
-            "closed_boundaries": closed_boundaries, "merged_fakes": merged_fakes if closed_boundaries else 0.0,
+            "closed_boundaries": closed_boundaries, "merged_fakes": merged_fakes,
             "scale_matching": scale_matching, "augment": augment,
             "augment_field": augment_field, "ema_decay": ema_decay, "crop": crop, "boundary": boundary,
             "equalize_clip": equalize,
