@@ -166,8 +166,8 @@ def drop_boundaries(virtual, generator, n_edges: tuple[int, int] = (1, 3), min_p
             merged[merged == pair % n] = merged[pair // n]
         for _ in range(2):
             grain |= gone
-            labels = merged[labels.astype(np.int64)]
-            labels[gone] = low[gone]
+            labels[gone] = low[gone]  # then merged with the rest: when two dropped boundaries share a grain,
+            labels = merged[labels.astype(np.int64)]  # that grain's label may itself have been merged away
             low, high = neighbour_labels(labels, grain, n)
             near = cv2.dilate(gone.astype(np.uint8), kernel) > 0
             gone = ~grain & near & (low == high) & np.isin(low, merged[picked // n])
