@@ -40,7 +40,7 @@ import itertools
 import json
 
 import numpy as np
-from grains_quality import rendered_set, tbm_set  # benchmarks/ is the script's folder, so on sys.path
+from grains_quality import rendered_set, settings, tbm_set  # benchmarks/ is the script's folder, so on sys.path
 
 STYLES = ("brightfield", "tint", "dirty", "heavy")
 NOISY_PHOTONS = (150.0, 1500.0)  # the noisy-camera validation set's photon counts (log-uniform)
@@ -112,7 +112,7 @@ def main() -> None:
                  else [float(d) for d in args.denoise.split(",")])
     # what the generator is shown and how its output is read: (denoising strength, equalisation clip,
     # equalisation tile, output temperature); one map each
-    clips = [None if c.strip() in ("default", "own") else float(c) for c in args.equalize.split(",")]
+    clips = settings(args.equalize, default=("default", "own"))
     inputs = list(itertools.product(strengths, [0.0] if classical else clips,
                                     [int(t) for t in args.equalize_tile.split(",")][:1 if classical else None],
                                     [float(t) for t in args.temperature.split(",")][:1 if classical else None]))

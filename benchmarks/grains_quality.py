@@ -100,6 +100,11 @@ def boundary_and_intercept(pred: np.ndarray, reference: np.ndarray, reference_in
                 intercept_error=abs(mine - reference_intercept) / reference_intercept)
 
 
+def settings(text: str, default=("default",)) -> tuple:
+    """A comma-separated option: numbers, and None for a word in `default` (the shipped or the model's own)."""
+    return tuple(None if v.strip() in default else float(v) for v in text.split(","))
+
+
 def evaluate_methods(items, methods, model, tile, ttas=(1,), denoises=(None,), scorer=None, zoom=1.0,
                      equalizes=(None,), temperatures=(None,)):
     """Mean scores per method; the CycleGAN once per (tta, denoise strength, equalisation clip, output
@@ -175,9 +180,7 @@ def main() -> None:
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     ttas = tuple(int(t) for t in args.tta.split(","))
-    denoises = tuple(None if d.strip() == "default" else float(d) for d in args.denoise.split(","))
-    equalizes = tuple(None if c.strip() == "default" else float(c) for c in args.equalize.split(","))
-    temperatures = tuple(None if t.strip() == "default" else float(t) for t in args.temperature.split(","))
+    denoises, equalizes, temperatures = settings(args.denoise), settings(args.equalize), settings(args.temperature)
     result = {"label": args.label, "model": args.model or "default", "style": args.style,
               "machine": f"{os.cpu_count()} CPUs"}
     if args.n:  # --n 0: the real sets only
