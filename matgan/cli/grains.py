@@ -91,6 +91,12 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @click.option("--merged-fakes", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="with --closed-boundaries, this share of the broken maps loses whole boundaries between two "
                    "grains (merged grains) instead of pieces")
+@click.option("--paired", "paired", type=click.Path(exists=True), multiple=True,
+              help="virtual micrographs known to be the answers for some REAL images (files or folders, matched by "
+                   "file name, e.g. the virtual/ folder `grains synth` writes beside rendered/): G_AB is pulled "
+                   "towards them by L1 (a semi-supervised CycleGAN); the other real images stay unpaired")
+@click.option("--paired-weight", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True,
+              help="weight of the --paired L1 (the cycle loss weighs 10)")
 @click.option("--scale-matching/--no-scale-matching", default=True, show_default=True,
               help="synthesize the virtual domain at the estimated real grain size")
 @click.option("--augment/--no-augment", default=False, show_default=True,
@@ -120,7 +126,8 @@ def synth(count, size, grain_size, dispersion, seeds, lloyd, aspect, angle, peri
 @out_option(required=True)
 @resume_option
 @overwrite_option
-def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, merged_fakes, scale_matching, augment,
+def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, merged_fakes, paired, paired_weight,
+          scale_matching, augment,
           augment_field, ema_decay, boundary, equalize, cycle_noise, ngf, ndf, blocks, sample_every, steps, batch_size,
           seed, device, precision, out, resume, overwrite) -> None:
     """Train the real <-> virtual CycleGAN on REAL micrographs (files or folders); writes OUT/model.pt."""
@@ -130,6 +137,7 @@ def train(real, virtual_path, grain_size, crop, n_virtual, closed_boundaries, me
     summary = train_model(real, out, virtual_path=virtual_path, grain_size=grain_size, steps=steps or 2000,
                           crop=crop, batch_size=batch_size or 4, n_virtual=n_virtual,
                           closed_boundaries=closed_boundaries, merged_fakes=merged_fakes,
+                          paired=list(paired) or None, paired_weight=paired_weight,
                           scale_matching=scale_matching, augment=augment,
                           augment_field=augment_field, ema_decay=ema_decay, boundary=boundary, equalize=equalize,
                           model={"ngf": ngf, "ndf": ndf, "n_blocks": blocks, "cycle_noise": cycle_noise},

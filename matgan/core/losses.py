@@ -74,6 +74,13 @@ def identity_loss(mapped: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
     return (mapped.float() - original.float()).abs().mean()
 
 
+def paired_l1(output: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Supervised translation (pix2pix's L1): per image mean |output - target|, weighted (N,), summed over
+    images and divided by the batch size, so images without a known target (weight 0) add nothing."""
+    per_image = (output.float() - target.float()).abs().flatten(1).mean(1)
+    return (per_image * weight.float()).sum() / len(per_image)
+
+
 def categorical_code_loss(logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     """InfoGAN categorical term: cross-entropy of Q's logits (N, K) against the code indices (N,)."""
     return F.cross_entropy(logits.float(), codes.long())

@@ -235,9 +235,11 @@ class Trainer:
     def _load_resume(self) -> None:
         payload = read_checkpoint(self.out_dir / "last.pt", self.variant.name)
         # options added after a checkpoint was written count as their defaults
-        defaults = type(self.variant.config)().to_dict()
-        saved = json.loads(json.dumps({**defaults, **payload["variant_config"]}))
-        if saved != json.loads(json.dumps(self.variant.config.to_dict())):
+        config = type(self.variant.config)
+        current = self.variant.config.to_dict()
+        free = {name: current[name] for name in config.free_on_resume}
+        saved = json.loads(json.dumps({**config().to_dict(), **payload["variant_config"], **free}))
+        if saved != json.loads(json.dumps(current)):
             raise MatganError(f"{self.out_dir / 'last.pt'}: was trained with another variant config; "
                               "resume with the same options, or start a new run")
         restore_variant(self.variant, payload)

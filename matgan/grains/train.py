@@ -8,6 +8,11 @@ core Trainer's. Two grain-specific additions, each switchable:
   lose whole boundaries between two grains instead, the failure a faint boundary left out causes;
 - scale matching: the virtual domain is synthesized at the real images' mean grain size,
   estimated by a classical first pass (unless a grain size is given).
+
+And one for real domains that are partly synthetic: `paired` names the virtual micrographs of those real
+images whose answer is known (`matgan grains synth` writes rendered/ and virtual/ from the same label
+maps), matched by file name; G_AB is pulled towards them by L1 (`paired_weight`) on top of the CycleGAN's
+losses, while the other real images (a lab's own) stay unpaired.
 """
 
 from __future__ import annotations
@@ -92,6 +97,34 @@ def load_real(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], lis
     if not files:
         raise MatganError(f"{', '.join(str(p) for p in paths)}: no images found (PNG, TIFF, JPEG or BMP)")
     return [to_gray_float(read_image(f)) for f in files], files
+
+
+def load_paired(paired: str | os.PathLike | Sequence[str | os.PathLike], files: Sequence[Path],
+                real: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    """The known virtual micrograph of each real image (matched by file stem; None where there is none):
+    uint8 maps of the image's size. Errors name the file; finding no match at all is an error too."""
+    from matgan.io import list_images, read_image, to_gray_float
+
+    sources = [paired] if isinstance(paired, (str, os.PathLike)) else list(paired)
+    by_stem: dict[str, Path] = {}
+    for path in list_images(sources):
+        if path.stem in by_stem:
+            raise MatganError(f"{path}: a second paired map for {path.stem!r} (also {by_stem[path.stem]})")
+        by_stem[path.stem] = path
+    targets: list[np.ndarray | None] = []
+    for file, image in zip(files, real):
+        path = by_stem.get(file.stem)
+        if path is None:
+            targets.append(None)
+            continue
+        target = np.round(to_gray_float(read_image(path)) * 255).astype(np.uint8)
+        if target.shape != image.shape:
+            raise MatganError(f"{path}: paired map is {target.shape[1]} x {target.shape[0]} px, its real image "
+                              f"{file} is {image.shape[1]} x {image.shape[0]} px")
+        targets.append(target)
+    if not any(t is not None for t in targets):
+        raise MatganError(f"{', '.join(map(str, sources))}: no paired map has the name of a real image")
+    return targets
 
 
 def break_boundaries(virtual, generator, n_cuts: tuple[int, int] = (3, 8), radius: tuple[int, int] = (3, 7)):
@@ -207,8 +240,11 @@ def photometric_jitter(image, generator, contrast: tuple[float, float] = (0.35, 
 
 def grain_dataset(real: Sequence[np.ndarray], virtual: np.ndarray, crop: int, seed: int, closed_boundaries: bool,
                   length: int | None = None, augment: bool = False, augment_field: float = 0.0,
-                  merged_fakes: float = 0.0):
+                  merged_fakes: float = 0.0, targets: Sequence[np.ndarray | None] | None = None):
     """The unpaired training set: items (a, b) or, with closed boundaries, (a, b, broken b).
+
+    `targets`: known virtual micrographs of the real images (None where unknown); items then end with
+    {"target_b": the target cropped and flipped as a, "weight": 1 or 0 where unknown}.
 
     `augment` passes each real crop through `photometric_jitter` (its `field`: `augment_field`).
     `merged_fakes`: the share of broken maps that lose whole boundaries (`drop_boundaries`) instead of
@@ -218,20 +254,32 @@ def grain_dataset(real: Sequence[np.ndarray], virtual: np.ndarray, crop: int, se
 
     from matgan.core.data import UnpairedCrops
 
+    def virtual_tensor(v):
+        return torch.from_numpy(v.astype(np.float32))[None] / 127.5 - 1
+
     domain_a = [torch.from_numpy(np.ascontiguousarray(im, dtype=np.float32))[None] * 2 - 1 for im in real]
-    domain_b = [torch.from_numpy(v.astype(np.float32))[None] / 127.5 - 1 for v in virtual]
+    if targets is not None:  # each target rides along as a second channel: cropped and flipped with its image
+        domain_a = [a if t is None else torch.cat([a, virtual_tensor(t)]) for a, t in zip(domain_a, targets)]
+    domain_b = [virtual_tensor(v) for v in virtual]
 
     class GrainCrops(UnpairedCrops):
         def __getitem__(self, i):
             a, b = super().__getitem__(i)
+            paired = None
+            if targets is not None:
+                known = len(a) == 2
+                a, target = (a[:1], a[1:]) if known else (a, torch.zeros_like(a))
+                paired = {"target_b": target, "weight": torch.tensor(float(known))}
             g = torch.Generator().manual_seed((self.seed * 7919 + self.epoch) * 1_000_033 + i)
             if augment:
                 a = photometric_jitter(a, g, field=augment_field)
-            if not closed_boundaries:
-                return a, b
-            if merged_fakes > 0 and float(torch.rand((), generator=g)) < merged_fakes:
-                return a, b, drop_boundaries(b[None], g)[0]
-            return a, b, break_boundaries(b[None], g)[0]
+            item = (a, b)
+            if closed_boundaries:
+                if merged_fakes > 0 and float(torch.rand((), generator=g)) < merged_fakes:
+                    item += (drop_boundaries(b[None], g)[0],)
+                else:
+                    item += (break_boundaries(b[None], g)[0],)
+            return item + (paired,) if paired is not None else item
 
     return GrainCrops(domain_a, domain_b, crop, seed=seed, length=length or max(len(domain_a), len(domain_b)))
 
@@ -248,6 +296,8 @@ def train(
     n_virtual: int = 200,
     closed_boundaries: bool = True,
     merged_fakes: float = 0.0,
+    paired: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    paired_weight: float = 10.0,
     scale_matching: bool = True,
     augment: bool = False,
     augment_field: float = 0.0,
@@ -276,6 +326,10 @@ def train(
     crop : training crop side in px (a multiple of 4).
     merged_fakes : with `closed_boundaries`, the share (0-1) of D_B's broken maps that lose whole
         boundaries between two grains (merged grains, `drop_boundaries`) instead of pieces.
+    paired : virtual micrographs (files or folders) known to be the answers for some real images, matched
+        by file stem (`grains synth` writes rendered/NNNNN.png and virtual/NNNNN.png); G_AB(a) is pulled
+        towards them by an L1 of weight `paired_weight` (a semi-supervised CycleGAN; images without one
+        stay unpaired). None = plain unpaired training.
     augment : photometric jitter of the real crops (weaker contrast, blur, noise; `photometric_jitter`).
     augment_field : with `augment`, the contrast factor varies over each crop on this scale (px; an
         uneven etch; 0 = one factor per crop).
@@ -305,7 +359,10 @@ def train(
     from matgan.grains.segment import EQUALIZE_TILE, dark_boundaries
     from matgan.grains.segment import equalize as equalized
 
+    if paired is not None and paired_weight <= 0:
+        raise MatganError(f"--paired-weight {paired_weight}: expected a positive weight with --paired")
     real, files = load_real(real_paths)
+    targets = load_paired(paired, files, real) if paired is not None else None
     real = [dark_boundaries(image, boundary) for image in real]
     size_range = parse_grain_size(grain_size)
     estimated = None
@@ -328,14 +385,16 @@ def train(
     if equalize > 0:
         real = [equalized(image, equalize, EQUALIZE_TILE) for image in real]
     seed_everything(seed)
-    options = dict(MODEL_DEFAULTS, **(model or {}))
+    options = dict(MODEL_DEFAULTS, **(model or {}), lambda_paired=paired_weight if targets is not None else 0.0)
     variant = build_variant("cyclegan", options)
     dataset = grain_dataset(real, virtual, crop, seed, closed_boundaries,
                             length=max(len(real), len(virtual), batch_size), augment=augment,
-                            augment_field=augment_field, merged_fakes=merged_fakes)
+                            augment_field=augment_field, merged_fakes=merged_fakes, targets=targets)
     meta = {"domain": "grains", "real": [str(f) for f in files[:1000]], "n_real": len(files),
             "grain_size_range": list(size_range) if size_range else None, "estimated_grain_size": estimated,
             "closed_boundaries": closed_boundaries, "merged_fakes": merged_fakes,
+            "paired": None if targets is None else sum(t is not None for t in targets),
+            "paired_weight": paired_weight if targets is not None else 0.0,
             "scale_matching": scale_matching, "augment": augment,
             "augment_field": augment_field, "ema_decay": ema_decay, "crop": crop, "boundary": boundary,
             "equalize_clip": equalize,

@@ -106,6 +106,8 @@ def test_a_checkpoint_older_than_an_option_resumes_with_its_default(tmp_path):
     assert read_checkpoint(run / "last.pt")["step"] == 3
     with pytest.raises(MatganError, match="another variant config"):
         _cyclegan_fit(run, 4, resume=True, cycle_noise=0.1)
+    _cyclegan_fit(run, 4, resume=True, lambda_paired=5.0)  # a weight a later stage may add (free_on_resume)
+    assert read_checkpoint(run / "last.pt")["variant_config"]["lambda_paired"] == 5.0
 
 
 def test_existing_run_is_not_overwritten_without_permission(tmp_path):

@@ -102,6 +102,30 @@ def test_classifier_learns_to_separate_two_1d_classes():
     assert (logits.argmax(1) == y).float().mean() > 0.95 and features.shape == (64, 16)
 
 
+def test_paired_l1_pulls_the_translation_to_known_targets_only():
+    from matgan.core import losses
+    from matgan.core.trainer import seed_everything
+
+    out, target = torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)
+    assert float(losses.paired_l1(out, target, torch.tensor([1.0, 0.0]))) == 0.5  # the unknown one adds nothing
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.rand(2, 1, 32, 32, generator=g) * 2 - 1, torch.rand(2, 1, 32, 32, generator=g) * 2 - 1
+    paired = {"target_b": -a, "weight": torch.tensor([1.0, 0.0])}  # a known answer for the first image only
+
+    def distance_after(weight):  # same seed and data; only the paired weight differs
+        seed_everything(0)
+        model = build_variant("cyclegan", {"ngf": 4, "ndf": 4, "n_blocks": 1, "d_layers": 2, "pool_size": 2,
+                                           "lambda_paired": weight})
+        model.build_optimizers(40)
+        logged = [model.train_step((a, b, paired))["loss_paired"] for _ in range(40)]
+        return float((model.sample(a[:1]) - paired["target_b"][:1]).abs().mean()), logged
+
+    pulled, logged = distance_after(50.0)
+    free, ignored = distance_after(0.0)
+    assert pulled < 0.85 * free and logged[-1] < logged[0]
+    assert set(ignored) == {0.0}  # weight 0: the dict is ignored
+
+
 def test_cycle_noise_changes_the_cycle_loss_and_stays_seeded():
     from matgan.core.trainer import seed_everything
 

@@ -441,6 +441,52 @@ def test_train_with_merged_fakes_through_the_cli(tiny_run, tmp_path):
     assert result.exit_code == 2 and "--merged-fakes" in result.output
 
 
+def test_paired_targets_ride_with_their_crops_and_unknown_ones_weigh_nothing():
+    import torch
+
+    from matgan.grains.train import grain_dataset, make_virtual
+
+    virtual = make_virtual(3, 64, (14, 14), seed=0)
+    real = [virtual[0] / 255.0, virtual[1] / 255.0, np.full((64, 64), 0.8)]  # images that are their answers
+    targets = [virtual[0], virtual[1], None]
+    data = grain_dataset(real, virtual, 32, 0, True, length=30, augment=True, targets=targets)
+    plain = grain_dataset(real, virtual, 32, 0, True, length=30, augment=True)
+    for i in range(30):  # random crops and flips: the target moves with its image; the rest is unchanged
+        a, b, broken, paired = data[i]
+        assert paired["target_b"].shape == a.shape == (1, 32, 32)
+        assert all(torch.equal(x, y) for x, y in zip((a, b, broken), plain[i]))
+        if i % 3 == 2:
+            assert float(paired["weight"]) == 0
+        else:
+            assert float(paired["weight"]) == 1
+            jittered = a.flatten() - a.mean()  # the jitter rescales about the mean and adds noise
+            target = paired["target_b"].flatten() - paired["target_b"].mean()
+            assert float(torch.corrcoef(torch.stack([jittered, target]))[0, 1]) > 0.6
+
+
+def test_train_with_paired_maps_through_the_cli(tiny_run, tmp_path):
+    from matgan.core.checkpoint import read_checkpoint
+
+    data = tiny_run / "data"
+    common = ["train", data / "rendered", "--steps", 2, "--crop", 32, "--batch-size", 2, "--n-virtual", 2, *TINY]
+    result = run(*common, "--paired", data / "virtual", "-o", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    meta = read_checkpoint(tmp_path / "run" / "model.pt", "cyclegan")["meta"]
+    assert meta["paired"] == 4 and meta["paired_weight"] == 10
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert any('"loss_paired": 0.' in line or '"loss_paired": 1.' in line for line in lines)
+    # no name in common, or a map of another size: one clear line naming the file, nothing trained
+    elsewhere = tmp_path / "maps"
+    elsewhere.mkdir()
+    write_image(elsewhere / "other.png", np.zeros((64, 64), np.uint8))
+    result = run(*common, "--paired", elsewhere, "-o", tmp_path / "bad")
+    assert result.exit_code == 2 and "no paired map has the name of a real image" in result.output
+    write_image(elsewhere / "00001.png", np.zeros((48, 64), np.uint8))
+    result = run(*common, "--paired", elsewhere, "-o", tmp_path / "bad")
+    assert result.exit_code == 2 and "00001.png: paired map is 64 x 48 px" in result.output
+    assert not (tmp_path / "bad" / "model.pt").exists()
+
+
 def test_train_with_augmentation_through_the_cli(tiny_run, tmp_path):
     result = run("train", tiny_run / "data" / "rendered", "--steps", 2, "--crop", 32, "--batch-size", 2,
                  "--n-virtual", 2, "--augment", "--augment-field", 16, *TINY, "-o", tmp_path / "run")

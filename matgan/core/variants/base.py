@@ -25,6 +25,9 @@ class VariantConfig:
 
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    # options a resumed run may change: they weigh the objective from the next step on and hold no state
+    # (a later stage of a run can add a loss term, as it can change the data's augmentation)
+    free_on_resume: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -4,7 +4,10 @@ ResNet generators G_AB, G_BA; PatchGAN discriminators D_A, D_B; LSGAN loss; cycl
 identity weight 0.5 x the cycle weight; a pool of 50 past fakes per discriminator; Adam 2e-4
 (0.5, 0.999) with the learning rate decaying linearly to zero over the last `decay_fraction` of steps.
 Batches are (a, b) or (a, b, extra_fake_b): extra fakes are shown to D_B as fake alongside G_AB's
-outputs (a domain can use it to punish a failure mode, e.g. broken grain boundaries).
+outputs (a domain can use it to punish a failure mode, e.g. broken grain boundaries). A batch may end
+with a dict {"target_b": images, "weight": per-image weights}: B-domain translations known for some of the
+A images (0 weight where none is), which `lambda_paired` > 0 pulls G_AB(a) towards by L1 (pix2pix's
+term; a semi-supervised CycleGAN for a domain whose A images are partly synthetic, with known answers).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ class CycleGANConfig(VariantConfig):
     # faint high-frequency patterns in the translation (Chu et al. 2017, "CycleGAN, a master of
     # steganography"); 0 = the plain CycleGAN
     cycle_noise: float = 0.0
+    # weight of the L1 between G_AB(a) and a known translation of a (batches that carry one; 0 = unpaired)
+    lambda_paired: float = 0.0
+    free_on_resume = ("lambda_paired",)
 
 
 class ImagePool(nn.Module):
@@ -116,7 +122,9 @@ class CycleGAN(Variant):
     def train_step(self, batch) -> dict[str, float]:
         c = self.config
         a, b = batch[0], batch[1]
-        extra_fake_b = batch[2] if len(batch) > 2 else None
+        rest = list(batch[2:])
+        paired = rest.pop() if rest and isinstance(rest[-1], dict) else None
+        extra_fake_b = rest[0] if rest else None
         G_AB, G_BA, D_A, D_B = (self.net(n) for n in ("G_AB", "G_BA", "D_A", "D_B"))
 
         fake_b, fake_a = G_AB(a), G_BA(b)
@@ -127,6 +135,10 @@ class CycleGAN(Variant):
         if c.lambda_identity > 0 and c.channels_a == c.channels_b:
             loss_idt = losses.identity_loss(G_AB(b), b) + losses.identity_loss(G_BA(a), a)
         loss_g = loss_adv + c.lambda_cycle * loss_cycle + c.lambda_cycle * c.lambda_identity * loss_idt
+        loss_paired = torch.zeros((), device=a.device)
+        if c.lambda_paired > 0 and paired is not None:
+            loss_paired = losses.paired_l1(fake_b, paired["target_b"], paired["weight"])
+            loss_g = loss_g + c.lambda_paired * loss_paired
         self.optimize("G", loss_g)
 
         fakes_b = self.pool_b.query(fake_b.detach())
@@ -137,6 +149,7 @@ class CycleGAN(Variant):
         loss_d_a = losses.discriminator_loss(c.loss, D_A(a), D_A(self.pool_a.query(fake_a.detach())))
         self.optimize("D", loss_d_a + loss_d_b)
         return {"loss_g": loss_adv.item(), "loss_cycle": loss_cycle.item(), "loss_idt": loss_idt.item(),
+                "loss_paired": loss_paired.item(),
                 "loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item()}
 
     def _cycle_input(self, fake: torch.Tensor) -> torch.Tensor:
