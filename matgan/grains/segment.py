@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
@@ -787,7 +788,7 @@ class GrainSegmenter:
         self.equalize_clip = float(self.meta.get("equalize_clip", 0.0))  # the clip this model segments with
         self.net.requires_grad_(False)  # inference only; never switch autograd off process-wide
 
-    def _forward(self, tile, temperature: float = 1.0):
+    def _forward(self, tile, temperature: float):
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32) * 2 - 1)[None, None].to(self.device)
@@ -852,14 +853,13 @@ class GrainSegmenter:
         gray = equalize(gray, equalize_clip, max(round(equalize_tile / zoom), 4))
         self.calibrate(gray, zoom)  # flips and quarter turns leave the calibration windows' statistics unchanged
         multiple = self.multiple
-        forward = lambda part: self._forward(part, temperature)  # noqa: E731
+        forward = partial(self._forward, temperature=temperature)
         if zoom != 1:
             # tiles start, and their sides end, at multiples of q x the stride, which the zoom p/q maps to
             # multiples of the stride: every tile sees the sampling of one whole-image pass, and the
             # network gets sides it takes as they are
             multiple *= fraction.denominator
-            forward = lambda part: _zoomed(self._forward(_zoomed(part, zoom), temperature),  # noqa: E731
-                                           shape=part.shape)
+            forward = lambda part: _zoomed(self._forward(_zoomed(part, zoom), temperature), shape=part.shape)  # noqa: E731
             tile = multiple * max(round(tile / zoom / multiple), 1)
             overlap = min(round(overlap / zoom), tile // 2)
         prob = tiled_apply(gray, forward, tile, overlap, multiple, progress)
