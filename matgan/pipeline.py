@@ -32,11 +32,12 @@ runs (no shell is involved). `needs = ["synth"]` makes a stage rerun whenever a 
 needs ran again.
 
 Placeholders: {run} (the run folder; {out} is the same), {stage_dir} (run/<stage name>),
-{config_dir} (the TOML's folder), the [vars] and any other key of [pipeline]. A stage is skipped
-when its record (`<stage_dir>/stage.json`) says it completed with the same hash of commands, input
-contents and needed stages' runs, and its outputs exist. Otherwise it runs in a subprocess with its
-log in `<stage_dir>/log.txt`; a training stage whose run folder (its `--out`/`-o`) holds a `last.pt`
-from an unfinished attempt is continued with `--resume`.
+{config_dir} (the TOML's folder), the [vars] and any other key of [pipeline]; the run folder (`out`)
+may name the others. `matgan pipeline run --set name=value` replaces a [vars] value for one run
+(one config, several variants). A stage is skipped when its record (`<stage_dir>/stage.json`) says
+it completed with the same hash of commands, input contents and needed stages' runs, and its outputs
+exist. Otherwise it runs in a subprocess with its log in `<stage_dir>/log.txt`; a training stage whose
+run folder (its `--out`/`-o`) holds a `last.pt` from an unfinished attempt is continued with `--resume`.
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ def _options_to_args(options: dict[str, Any]) -> list[str]:
     return args
 
 
-def load_pipeline(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Pipeline:
-    """Parse and check a pipeline TOML file; `out` overrides its run folder."""
+def load_pipeline(path: str | os.PathLike, out: str | os.PathLike | None = None,
+                  overrides: dict[str, str] | None = None) -> Pipeline:
+    """Parse and check a pipeline TOML file; `out` overrides its run folder, `overrides` values of its [vars]."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -151,9 +153,15 @@ def load_pipeline(path: str | os.PathLike, out: str | os.PathLike | None = None)
         raise MatganError(f"{path}: not valid TOML ({exc})") from None
     head = data.get("pipeline", {})
     name = head.get("name", path.stem)
-    run = Path(out or head.get("out") or Path("runs") / name)
     variables = {k: str(v) for k, v in head.items() if k not in ("name", "out") and not isinstance(v, dict)}
-    variables.update({k: str(v) for k, v in data.get("vars", {}).items()})
+    declared = {k: str(v) for k, v in data.get("vars", {}).items()}
+    for key in overrides or {}:
+        if key not in declared:
+            raise MatganError(f"{path}: --set {key}: no such variable in [vars] "
+                              f"(known: {', '.join(sorted(declared)) or 'none'})")
+    variables.update(declared, **(overrides or {}))
+    # the run folder may name variables too (out = "runs/loso_{left_out}": one folder per variant)
+    run = Path(out or _substitute(head.get("out"), variables, f"{path}: [pipeline] out") or Path("runs") / name)
     variables.update(run=str(run), out=str(run), config_dir=str(path.parent.resolve()))
     raw_stages = data.get("stage", [])
     if not raw_stages:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -96,6 +97,29 @@ def test_bad_pipeline_files_give_one_line_errors(tmp_path):
     assert result.exit_code == 2 and "not valid TOML" in result.output
     result = CliRunner().invoke(main, ["pipeline", "run", str(write(tmp_path)), "--dry-run", "--from", "nope"])
     assert result.exit_code == 2 and "no such stage" in result.output
+
+
+def test_set_replaces_a_variable_for_one_run(tmp_path):
+    path = write(tmp_path)
+    assert "toy train --steps 9" in run(path, tmp_path / "run", "--dry-run", "--set", "steps=9")
+    named = tmp_path / "named.toml"  # the run folder may name a variable: one folder per variant
+    named.write_text(path.read_text().replace('name = "t"', f'name = "t"\nout = "{tmp_path}/runs/s{{steps}}"'))
+    result = CliRunner().invoke(main, ["pipeline", "run", str(named), "--dry-run", "--set", "steps=7"])
+    assert result.exit_code == 0 and f"run folder {tmp_path}/runs/s7" in result.output
+    for bad, message in (("nope=1", "--set nope: no such variable in [vars] (known: steps)"),
+                         ("steps", "is not NAME=VALUE")):
+        result = CliRunner().invoke(main, ["pipeline", "run", str(path), "--dry-run", "--set", bad])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.parametrize("config", sorted((Path(__file__).parents[1] / "pipelines").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_shipped_pipelines_load_and_plan(config, tmp_path):
+    from matgan.pipeline import load_pipeline, plan
+
+    spec = load_pipeline(config, tmp_path / "run")
+    for stage, action, _ in plan(spec):
+        assert action == "run" and stage.argvs(1, False)
 
 
 def _model(path):
