@@ -5,7 +5,7 @@ Run: python benchmarks/grains_postprocess.py [--model PATH] [--n 64] [--sigma 1,
                                              [--denoise 0,0.7] [--equalize 0,2.5] [--equalize-tile 32]
                                              [--refine off,4] [--temperature 1,2] [--noisy 64]
                                              [--real ../shared/data/micrographs/tbm/train --real-model M]
-                                             [--method watershed]
+                                             [--method watershed] [--styles brightfield]
 
 Validation images only: `--n` micrographs rendered in the *training* styles of the default model
 (brightfield, tint, dirty, heavy in turn; seeds 70000+, 256 x 256, grain sizes 16-56 px), never the
@@ -31,6 +31,10 @@ divided by it before the tanh; 1 = as trained); `--refine` is the radius of `gra
 `--real-model`, a model adapted on those very crops with `grains train` (which never sees the masks),
 so that the defaults also serve the adapted models users make. Its criterion (same formula, exact
 masks) is added to the rendered one; the defaults are the minimum of the sum.
+
+`--styles` replaces the four training styles of the rendered and noisy-camera sets (cycled, same seeds):
+a model trained with one of them left out (`pipelines/grains_loso.toml`) is validated on that style alone,
+a look its training does not share.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import numpy as np
 from grains_quality import rendered_set, settings, tbm_set  # benchmarks/ is the script's folder, so on sys.path
 
 STYLES = ("brightfield", "tint", "dirty", "heavy")
+HELD_OUT = "faint"  # grains_quality.py's test style: never a validation set
 NOISY_PHOTONS = (150.0, 1500.0)  # the noisy-camera validation set's photon counts (log-uniform)
 
 
@@ -105,7 +110,17 @@ def main() -> None:
                              "by sigma, flooded unsmoothed)")
     parser.add_argument("--real", default=None, help="folder of real crops with images/ and masks/")
     parser.add_argument("--real-model", default=None, help="the model adapted on the --real crops")
+    parser.add_argument("--styles", default=",".join(STYLES),
+                        help="rendering styles of the rendered and noisy-camera sets (default: the training styles)")
     args = parser.parse_args()
+    from matgan.grains.render import style_names
+
+    styles = tuple(s.strip() for s in args.styles.split(","))
+    unknown = [s for s in styles if s not in style_names()]
+    if unknown:
+        parser.error(f"--styles: unknown style {unknown[0]!r} (known: {', '.join(style_names())})")
+    if HELD_OUT in styles:
+        parser.error(f"--styles: {HELD_OUT!r} is the held-out test style (grains_quality.py); nothing is chosen on it")
     classical = args.method == "watershed"
     own = {k: v.default for k, v in inspect.signature(watershed).parameters.items()}
     strengths = ([0.0 if classical else DENOISE_STRENGTH] if args.denoise is None
@@ -138,9 +153,9 @@ def main() -> None:
                 out[key].append((kind_of(name), land, truth, truth if resolvable is None else resolvable))
         return out
 
-    sets = [landscapes(rendered_set(args.n, STYLES, seed=70000), args.model, lambda name: name.rsplit("_", 1)[0])]
+    sets = [landscapes(rendered_set(args.n, styles, seed=70000), args.model, lambda name: name.rsplit("_", 1)[0])]
     if args.noisy:
-        sets.append(landscapes(rendered_set(args.noisy, STYLES, seed=72000, photons=NOISY_PHOTONS), args.model,
+        sets.append(landscapes(rendered_set(args.noisy, styles, seed=72000, photons=NOISY_PHOTONS), args.model,
                                lambda name: "noisy"))
     if args.real:
         from pathlib import Path
@@ -166,7 +181,7 @@ def main() -> None:
     results = []
     print(f"\n{'dn':>4} {'eq':>4} {'eqt':>3} {'T':>4} {'sigma':>5} {'h':>5} {'split':>5} {'depth':>5} {'area':>4} {'rf':>4} {'f1':>6} {'ari':>6} {'count':>6} "
           f"{'G':>6} {'count_res':>9} {'G_res':>6} {'crit':>6}" + "".join(f" {e + '_crit':>10}" for e in extra)
-          + f" {'sum':>6}  " + " ".join(f"{s[:6]:>6}" for s in STYLES) + "  (rendered; count_res per style)")
+          + f" {'sum':>6}  " + " ".join(f"{s[:6]:>6}" for s in styles) + "  (rendered; count_res per style)")
     dark = {}  # the classical landscape, once per (strength, image, sigma)
     for d, sigma, h, split, depth, area, refine in grid:
         options = dict(refine=refine) if split is None else dict(split_min_depth=depth, split_min_area=area,
@@ -182,8 +197,8 @@ def main() -> None:
             exact, res = score(pred, truth), score(pred, resolvable)
             rows.append(dict(kind=kind, f1=exact["f1"], ari=exact["ari"], count_error=exact["count_error"],
                              G_error=exact["G_error"], count_error_res=res["count_error"], G_error_res=res["G_error"]))
-        mean = mean_of(rows, STYLES)
-        per_style = {s: float(np.mean([r["count_error_res"] for r in rows if r["kind"] == s])) for s in STYLES}
+        mean = mean_of(rows, styles)
+        per_style = {s: float(np.mean([r["count_error_res"] for r in rows if r["kind"] == s])) for s in styles}
         mean["criterion"] = mean["total"] = criterion(mean, "_res")
         for e in extra:  # the real crops' truth is the experts' masks: no resolvable version
             mean[e] = mean_of(rows, (e,))
@@ -196,7 +211,7 @@ def main() -> None:
               f"{mean['count_error']:6.3f} {mean['G_error']:6.3f} {mean['count_error_res']:9.3f} "
               f"{mean['G_error_res']:6.3f} {mean['criterion']:6.3f}"
               + "".join(f" {mean[e + '_criterion']:10.3f}" for e in extra) + f" {mean['total']:6.3f}  "
-              + " ".join(f"{per_style[s]:6.2f}" for s in STYLES) + default)
+              + " ".join(f"{per_style[s]:6.2f}" for s in styles) + default)
         results.append(dict(denoise=d[0], equalize=d[1], equalize_tile=d[2], temperature=d[3], sigma=sigma, h=h, split=split, min_depth=depth, min_area=area, refine=refine,
                             **mean, per_style_count_error_res=per_style))
     best = min(results, key=lambda r: r["total"])
@@ -205,7 +220,7 @@ def main() -> None:
           f"{best['split']}, min depth {best['min_depth']}, min area {best['min_area']}, refine {best['refine']} "
           f"({best['total']:.3f})")
     print(json.dumps({"method": args.method, "model": args.model or "default", "n": args.n, "noisy": args.noisy,
-                      "tta": args.tta, "real": args.real, "real_model": args.real_model, "grid": results}))
+                      "styles": list(styles), "tta": args.tta, "real": args.real, "real_model": args.real_model, "grid": results}))
 
 
 if __name__ == "__main__":
