@@ -113,14 +113,17 @@ def main() -> None:
     parser.add_argument("--styles", default=",".join(STYLES),
                         help="rendering styles of the rendered and noisy-camera sets (default: the training styles)")
     args = parser.parse_args()
-    from matgan.grains.render import style_names
+    from matgan.errors import MatganError
+    from matgan.grains.render import get_style
 
     styles = tuple(s.strip() for s in args.styles.split(","))
-    unknown = [s for s in styles if s not in style_names()]
-    if unknown:
-        parser.error(f"--styles: unknown style {unknown[0]!r} (known: {', '.join(style_names())})")
-    if HELD_OUT in styles:
-        parser.error(f"--styles: {HELD_OUT!r} is the held-out test style (grains_quality.py); nothing is chosen on it")
+    for style in styles:
+        try:
+            get_style(style)
+        except MatganError as exc:
+            parser.error(f"--styles: {exc}")
+        if HELD_OUT in style.split("+"):
+            parser.error(f"--styles: {HELD_OUT!r} is the held-out test style (grains_quality.py); nothing is chosen on it")
     classical = args.method == "watershed"
     own = {k: v.default for k, v in inspect.signature(watershed).parameters.items()}
     strengths = ([0.0 if classical else DENOISE_STRENGTH] if args.denoise is None

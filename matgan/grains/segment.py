@@ -853,13 +853,13 @@ class GrainSegmenter:
         gray = equalize(gray, equalize_clip, max(round(equalize_tile / zoom), 4))
         self.calibrate(gray, zoom)  # flips and quarter turns leave the calibration windows' statistics unchanged
         multiple = self.multiple
-        forward = partial(self._forward, temperature=temperature)
+        forward = read = partial(self._forward, temperature=temperature)
         if zoom != 1:
             # tiles start, and their sides end, at multiples of q x the stride, which the zoom p/q maps to
             # multiples of the stride: every tile sees the sampling of one whole-image pass, and the
             # network gets sides it takes as they are
             multiple *= fraction.denominator
-            forward = lambda part: _zoomed(self._forward(_zoomed(part, zoom), temperature), shape=part.shape)  # noqa: E731
+            forward = lambda part: _zoomed(read(_zoomed(part, zoom)), shape=part.shape)  # noqa: E731
             tile = multiple * max(round(tile / zoom / multiple), 1)
             overlap = min(round(overlap / zoom), tile // 2)
         prob = tiled_apply(gray, forward, tile, overlap, multiple, progress)
