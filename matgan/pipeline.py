@@ -33,8 +33,9 @@ needs ran again.
 
 Placeholders: {run} (the run folder; {out} is the same), {stage_dir} (run/<stage name>),
 {config_dir} (the TOML's folder), the [vars] and any other key of [pipeline]; the run folder (`out`)
-may name the others. `matgan pipeline run --set name=value` replaces a [vars] value for one run
-(one config, several variants). A stage is skipped when its record (`<stage_dir>/stage.json`) says
+may name the others, and a [vars] value may name {out} or another value (one level).
+`matgan pipeline run --set name=value` replaces a [vars] value for one run (one config, several
+variants). A stage is skipped when its record (`<stage_dir>/stage.json`) says
 it completed with the same hash of commands, input contents and needed stages' runs, and its outputs
 exist. Otherwise it runs in a subprocess with its log in `<stage_dir>/log.txt`; a training stage whose
 run folder (its `--out`/`-o`) holds a `last.pt` from an unfinished attempt is continued with `--resume`.
@@ -162,7 +163,11 @@ def load_pipeline(path: str | os.PathLike, out: str | os.PathLike | None = None,
     variables.update(declared, **(overrides or {}))
     # the run folder may name variables too (out = "runs/loso_{left_out}": one folder per variant)
     run = Path(out or _substitute(head.get("out"), variables, f"{path}: [pipeline] out") or Path("runs") / name)
-    variables.update(run=str(run), out=str(run), config_dir=str(path.parent.resolve()))
+    raw = dict(variables, run=str(run), out=str(run), config_dir=str(path.parent.resolve()))
+    # a [vars] value may name the run folder or another value, one level deep
+    # (pairs = "--paired {out}/data/virtual"; `--set pairs=` turns it off for one run)
+    variables = {key: _substitute(value, raw, f"{path}: [vars] {key}") if key in declared else value
+                 for key, value in raw.items()}
     raw_stages = data.get("stage", [])
     if not raw_stages:
         raise MatganError(f"{path}: no [[stage]] entries")

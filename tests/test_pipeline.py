@@ -106,6 +106,12 @@ def test_set_replaces_a_variable_for_one_run(tmp_path):
     named.write_text(path.read_text().replace('name = "t"', f'name = "t"\nout = "{tmp_path}/runs/s{{steps}}"'))
     result = CliRunner().invoke(main, ["pipeline", "run", str(named), "--dry-run", "--set", "steps=7"])
     assert result.exit_code == 0 and f"run folder {tmp_path}/runs/s7" in result.output
+    # a value may name the run folder; an empty --set turns such an option off
+    linked = tmp_path / "linked.toml"
+    linked.write_text(path.read_text().replace("[vars]\n", '[vars]\nextra = "--note {out}/x"\n')
+                      .replace("toy train", "toy train {extra}"))
+    assert f"toy train --note {tmp_path}/run/x --steps 6" in run(linked, tmp_path / "run", "--dry-run")
+    assert "--note" not in run(linked, tmp_path / "run", "--dry-run", "--set", "extra=")
     for bad, message in (("nope=1", "--set nope: no such variable in [vars] (known: steps)"),
                          ("steps", "is not NAME=VALUE")):
         result = CliRunner().invoke(main, ["pipeline", "run", str(path), "--dry-run", "--set", bad])
