@@ -163,11 +163,10 @@ def load_pipeline(path: str | os.PathLike, out: str | os.PathLike | None = None,
     variables.update(declared, **(overrides or {}))
     # the run folder may name variables too (out = "runs/loso_{left_out}": one folder per variant)
     run = Path(out or _substitute(head.get("out"), variables, f"{path}: [pipeline] out") or Path("runs") / name)
-    raw = dict(variables, run=str(run), out=str(run), config_dir=str(path.parent.resolve()))
-    # a [vars] value may name the run folder or another value, one level deep
-    # (pairs = "--paired {out}/data/virtual"; `--set pairs=` turns it off for one run)
-    variables = {key: _substitute(value, raw, f"{path}: [vars] {key}") if key in declared else value
-                 for key, value in raw.items()}
+    variables.update(run=str(run), out=str(run), config_dir=str(path.parent.resolve()))
+    # a [vars] value may name the run folder or another value, one level deep (all read before any is
+    # replaced): pairs = "--paired {out}/data/virtual", and `--set pairs=` turns it off for one run
+    variables.update({key: _substitute(variables[key], variables, f"{path}: [vars] {key}") for key in declared})
     raw_stages = data.get("stage", [])
     if not raw_stages:
         raise MatganError(f"{path}: no [[stage]] entries")
